@@ -1,0 +1,89 @@
+"""The exception tree. Errors of libraries underneath are translated at one boundary each.
+
+    WattlogError
+    ├── ConfigError          a file or argument is wrong: names the file, the key and the fix
+    │   ├── DefinitionError  a meter definition file
+    │   └── AddressError     a meter URL
+    ├── LinkError            the bus link (serial port, TCP socket) cannot be opened or was lost
+    └── RequestError         one request on an open link failed
+        ├── NoAnswer         silence until the timeout: wiring, unit id, baud rate
+        ├── BadFrame         bytes came back but no valid reply: CRC, truncated, wrong parity/baud
+        └── DeviceRefused    the meter answered with a Modbus exception (code 2: no such address)
+"""
+
+from __future__ import annotations
+
+MODBUS_EXCEPTIONS = {
+    1: "illegal function",
+    2: "illegal data address",
+    3: "illegal data value",
+    4: "server device failure",
+    5: "acknowledge",
+    6: "server device busy",
+    10: "gateway path unavailable",
+    11: "gateway target device failed to respond",
+}
+
+
+class WattlogError(Exception):
+    """Base of every error wattlog raises on purpose."""
+
+
+class ConfigError(WattlogError):
+    """A configuration problem, with where it is and how to fix it."""
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None,
+                 fix: str | None = None) -> None:
+        self.file, self.key, self.fix, self.problem = file, key, fix, message
+        where = ": ".join(p for p in (file, key) if p)
+        text = f"{where}: {message}" if where else message
+        if fix:
+            text += f" (fix: {fix})"
+        super().__init__(text)
+
+
+class DefinitionError(ConfigError):
+    """A meter definition file is invalid."""
+
+
+class AddressError(ConfigError):
+    """A meter address URL is invalid."""
+
+
+class LinkError(WattlogError):
+    """The bus link cannot be opened, or it was lost."""
+
+
+class RequestError(WattlogError):
+    """One request on an open link failed."""
+
+    hint = ""
+
+
+class NoAnswer(RequestError):
+    """Nothing came back before the timeout."""
+
+    hint = "check wiring (A/B), power, unit id and baud rate"
+
+
+class BadFrame(RequestError):
+    """Bytes came back, but not a valid reply."""
+
+    hint = "check baud rate, parity, termination and that no two meters share a unit id"
+
+
+class DeviceRefused(RequestError):
+    """The device answered with a Modbus exception."""
+
+    def __init__(self, code: int, message: str = "") -> None:
+        self.code = code
+        name = MODBUS_EXCEPTIONS.get(code, "unknown exception")
+        super().__init__(message or f"meter refused: exception {code:02d} ({name})")
+
+    @property
+    def hint(self) -> str:  # type: ignore[override]
+        if self.code == 2:
+            return "the meter has no such register: check the model (--model)"
+        if self.code in (10, 11):
+            return "the gateway cannot reach the meter: check the RS485 side and unit id"
+        return "the meter is busy or faulty; it will be retried"

@@ -1,0 +1,131 @@
+"""The only module that imports pymodbus: one link to a bus, reading register blocks.
+
+pymodbus renames arguments between 3.x minor releases (it is pinned to 3.16.1); its errors are
+translated here, once, into wattlog's: NoAnswer, BadFrame, DeviceRefused and LinkError.
+pymodbus's own retries and reconnects are switched off: the bus poller decides both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException
+from pymodbus.framer import FramerType
+
+from ..address import MeterAddress
+from ..errors import BadFrame, DeviceRefused, LinkError, NoAnswer
+
+# pymodbus logs every timeout at ERROR; the poller logs a failing meter once, with context.
+logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+
+
+class ModbusLink:
+    """One open connection to a bus: a serial port, or a TCP socket to a meter or gateway.
+
+    Not safe for concurrent use: the bus poller owns it and sends one request at a time.
+    """
+
+    def __init__(self, address: MeterAddress) -> None:
+        self.address = address
+        self._client: AsyncModbusSerialClient | AsyncModbusTcpClient | None = None
+        self._rx_seen = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None and self._client.connected
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        if sending:
+            self._rx_seen = False
+        elif data:
+            self._rx_seen = True
+        return data
+
+    def _make_client(self) -> AsyncModbusSerialClient | AsyncModbusTcpClient:
+        a = self.address
+        common = dict(timeout=a.timeout, retries=0, reconnect_delay=0, name=a.bus, trace_packet=self._trace)
+        if a.scheme == "rtu":
+            return AsyncModbusSerialClient(a.device, framer=FramerType.RTU, baudrate=a.baud,
+                                           bytesize=a.bytesize, parity=a.parity, stopbits=a.stopbits,
+                                           **common)  # type: ignore[arg-type]
+        framer = FramerType.SOCKET if a.scheme == "tcp" else FramerType.RTU
+        return AsyncModbusTcpClient(a.host, port=a.port, framer=framer, **common)  # type: ignore[arg-type]
+
+    async def open(self) -> None:
+        """Open the port or connect the socket; LinkError says what to check."""
+        self.close()
+        client = self._make_client()
+        if not await client.connect():
+            client.close()
+            raise LinkError(await self._why_not_open())
+        # Never let pymodbus drop the connection after timeouts: a dead meter is not a dead bus.
+        client.set_max_no_responses(1 << 30)
+        if self.address.scheme == "rtu" and self.address.rs485:
+            _enable_rs485(client)
+        self._client = client
+
+    async def _why_not_open(self) -> str:
+        a = self.address
+        if a.scheme == "rtu":
+            if not os.path.exists(a.device):
+                return (f"serial port {a.device} does not exist: is the RS485 adapter plugged in? "
+                        "(ls /dev/serial/by-id/)")
+            if not os.access(a.device, os.R_OK | os.W_OK):
+                return f"no permission to open {a.device}: add the user to the dialout group"
+            return (f"cannot open serial port {a.device} with {a.baud} {a.bytesize}{a.parity}{a.stopbits}: "
+                    "is another program using it, or does the port reject these settings?")
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(a.host, a.port), a.timeout)
+            writer.close()
+            return f"cannot connect to {a.host}:{a.port} (it accepted a test connection; retrying)"
+        except asyncio.TimeoutError:
+            return f"no answer from {a.host}:{a.port} within {a.timeout:g} s: is the gateway powered and on this network?"
+        except OSError as exc:
+            why = "connection refused (wrong port, or the gateway's Modbus server is off)" \
+                if exc.errno == errno.ECONNREFUSED else (exc.strerror or str(exc))
+            return f"cannot connect to {a.host}:{a.port}: {why}"
+
+    async def read(self, function: int, unit: int, address: int, count: int, timeout: float) -> list[int]:
+        """Registers [address, address+count) of `unit` with function code 3 or 4."""
+        client = self._client
+        if client is None or not client.connected:
+            raise LinkError(f"{self.address.bus} is not open")
+        client.ctx.comm_params.timeout_connect = timeout  # per request: scan uses short timeouts
+        call = client.read_input_registers if function == 4 else client.read_holding_registers
+        try:
+            reply = await call(address, count=count, device_id=unit)
+        except ConnectionException as exc:
+            raise LinkError(f"{self.address.bus} lost: {exc}") from None
+        except (ModbusException, asyncio.TimeoutError):
+            if not client.connected:
+                raise LinkError(f"{self.address.bus} lost during a request") from None
+            if self._rx_seen:
+                raise BadFrame(f"no valid reply within {timeout:g} s (bytes arrived but not a valid frame)") from None
+            raise NoAnswer(f"no answer within {timeout:g} s") from None
+        if reply.isError():
+            raise DeviceRefused(getattr(reply, "exception_code", 0) or 0)
+        words = list(reply.registers)
+        if len(words) != count:
+            raise BadFrame(f"reply has {len(words)} registers, asked for {count}")
+        return words
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _enable_rs485(client: AsyncModbusSerialClient) -> None:
+    """Kernel RS485 mode (driver toggles the transceiver), for built-in ports of CM4 controllers."""
+    import serial.rs485
+
+    port = client.ctx.transport.sync_serial  # type: ignore[attr-defined]
+    try:
+        port.rs485_mode = serial.rs485.RS485Settings(rts_level_for_tx=True, rts_level_for_rx=False)
+    except (ValueError, OSError) as exc:
+        raise LinkError(f"{port.port} does not support kernel RS485 mode ({exc}): remove rs485=1 "
+                        "from the address for a USB adapter") from None
