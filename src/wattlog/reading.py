@@ -85,3 +85,14 @@ def check_plausible(reading: Reading, model: MeterModel, last_counters: dict[str
         if reason:
             del reading.values[name]
             reading.problems[name] = Problem(IMPLAUSIBLE, reason, value)
+
+
+def to_record(reading: Reading) -> dict[str, Any]:
+    """A compact, lossless dict for the spool (raw values of implausible quantities included)."""
+    return {"m": reading.meter, "t": reading.timestamp.isoformat(), "model": reading.model,
+            "v": reading.values, "p": {n: [p.flag, p.reason, p.raw] for n, p in reading.problems.items()}}
+
+
+def from_record(data: dict[str, Any]) -> Reading:
+    return Reading(data["m"], datetime.fromisoformat(data["t"]), data["model"], dict(data["v"]),
+                   {n: Problem(f, r, raw) for n, (f, r, raw) in data["p"].items()})

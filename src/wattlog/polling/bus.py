@@ -140,6 +140,7 @@ class BusPoller:
         self.backoff_max = backoff_max
         self.replan_after = replan_after
         self.stats = BusStats()
+        self.paused = False  # the terminal's w key: no bus traffic until resumed
         self.link_state = "closed"  # closed, open, down
         self.link_error = ""
         self._link_next_try = 0.0
@@ -365,6 +366,9 @@ class BusPoller:
                         break
                     except asyncio.TimeoutError:
                         continue  # re-check: timers may fire a hair early
+                if self.paused:
+                    slot += 1
+                    continue
                 t0 = time.monotonic()
                 await self.poll_cycle(interval, emit)
                 self.stats.cycles += 1

@@ -1,0 +1,1 @@
+"""The unattended service: spool, runner, terminal summary."""

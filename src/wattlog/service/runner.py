@@ -1,0 +1,212 @@
+"""The service: pollers → spool → sinks, the terminal summary, maintenance, and a clean stop.
+
+    bus pollers ──emit──▶ live state (terminal, web)
+                    └──▶ buffer ──every 0.5 s──▶ spool (SQLite, fsync) ──▶ one worker per sink
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from ..config import Config
+from ..polling.bus import BusPoller, MeterSpec, MeterStatus
+from ..reading import Reading
+from ..sinks.base import Sink, SinkWorker
+from ..sinks.csvfiles import CsvSink
+from ..sinks.database import DatabaseSink
+from ..sinks.live import LiveState
+from .spool import Spool
+
+log = logging.getLogger("wattlog.service")
+
+SPOOL_FLUSH = 0.5  # seconds: the most readings a kill -9 can lose is what was polled in this time
+MAX_BUFFER = 100_000  # readings held in memory while the spool itself cannot be written
+DRAIN_DEADLINE = 15.0  # seconds at shutdown for sinks to take what is pending
+MAINTENANCE_EVERY = 3600.0
+
+
+def build_sinks(cfg: Config) -> list[Sink]:
+    sinks: list[Sink] = [DatabaseSink(db, cfg) for db in cfg.databases]
+    if cfg.csv_dir is not None:
+        sinks.append(CsvSink(cfg.csv_dir, cfg.tz, {m.name: m.location for m in cfg.meters}, cfg.csv_interval))
+    if cfg.mqtt is not None:
+        from ..sinks.mqtt import MqttSink
+
+        sinks.append(MqttSink(cfg.mqtt, cfg.site))
+    return sinks
+
+
+def build_pollers(cfg: Config) -> list[BusPoller]:
+    by_bus: dict[str, list[MeterSpec]] = {}
+    for m in cfg.meters:
+        by_bus.setdefault(m.address.bus, []).append(MeterSpec(m.name, m.address, m.model))
+    pollers = []
+    for bus, specs in by_bus.items():
+        b = cfg.bus_config(bus)
+        pollers.append(BusPoller(specs, silence=b.silence, retries=b.retries, backoff_max=b.backoff_max))
+    return pollers
+
+
+class Service:
+    """Runs until `stop` is set (SIGTERM, SIGINT, or q on the terminal)."""
+
+    def __init__(self, cfg: Config, *, summary: Callable[[Service], None] | None = None) -> None:
+        self.cfg = cfg
+        self.spool = Spool(cfg.data_dir / "spool.db", cfg.spool_max)
+        self.sinks = build_sinks(cfg)
+        self.workers = [SinkWorker(s, self.spool) for s in self.sinks]
+        self.pollers = build_pollers(cfg)
+        self.live = LiveState(cfg.tz, cfg.gap_seconds)
+        self.paused = False
+        self.spooled = 0
+        self.started = datetime.now(timezone.utc)
+        self._buffer: list[Reading] = []
+        self._spool_failing = False
+        self._summary = summary
+        self.stop = asyncio.Event()
+
+    # -- what the pollers emit ----------------------------------------------------------------
+
+    def _emit(self, reading: Reading) -> None:
+        self.live.update(reading)
+        if len(self._buffer) >= MAX_BUFFER:
+            self._buffer.pop(0)  # only while the local disk itself fails; logged by _flush
+        self._buffer.append(reading)
+
+    async def _flush(self) -> None:
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        try:
+            await self.spool.append(batch)
+        except Exception as exc:  # noqa: BLE001 — disk full or failing SD card: keep polling, keep trying
+            self._buffer[:0] = batch
+            if not self._spool_failing:
+                log.error("cannot write the spool %s: %s; holding %d readings in memory (at most %d)",
+                          self.spool.path, exc, len(self._buffer), MAX_BUFFER)
+            self._spool_failing = True
+            return
+        if self._spool_failing:
+            log.info("spool writable again")
+            self._spool_failing = False
+        self.spooled += len(batch)
+        for w in self.workers:
+            if not w.sink.period:
+                w.wake()
+
+    async def _flusher(self) -> None:
+        while not self.stop.is_set():
+            try:
+                await asyncio.wait_for(self.stop.wait(), SPOOL_FLUSH)
+            except asyncio.TimeoutError:
+                pass
+            await self._flush()
+
+    # -- status -------------------------------------------------------------------------------
+
+    @property
+    def statuses(self) -> dict[str, MeterStatus]:
+        return {st.name: st for p in self.pollers for st in p.meters}
+
+    def pause(self, paused: bool) -> None:
+        self.paused = paused
+        for p in self.pollers:
+            p.paused = paused
+        log.warning("polling %s", "paused (press r to resume)" if paused else "resumed")
+
+    # -- periodic work ------------------------------------------------------------------------
+
+    async def _summaries(self) -> None:
+        if self._summary is None or self.cfg.summary <= 0:
+            return
+        # the first table as soon as every bus has polled once, then on clock boundaries
+        deadline = time.monotonic() + 2 * self.cfg.poll + 5
+        while time.monotonic() < deadline and not all(p.stats.cycles for p in self.pollers):
+            if await _sleep(self.stop, 0.2):
+                return
+        while not self.stop.is_set():
+            self._summary(self)
+            if await _sleep(self.stop, self.cfg.summary - time.time() % self.cfg.summary):
+                return
+
+    async def _maintenance(self) -> None:
+        names = [s.name for s in self.sinks]
+        while not await _sleep(self.stop, MAINTENANCE_EVERY):
+            try:
+                n = await self.spool.prune(names)
+                log.debug("spool: %d delivered readings removed", n)
+            except Exception as exc:  # noqa: BLE001
+                log.error("spool maintenance failed: %s", exc)
+            for s in self.sinks:
+                if isinstance(s, DatabaseSink):
+                    await s.prune(self.cfg.raw_retention_days)
+
+    # -- run ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self.stop.set)
+            except (NotImplementedError, RuntimeError):
+                pass  # not the main thread (tests)
+        for s in self.sinks:  # before the first reading, so no sink misses any
+            await self.spool.register(s.name)
+        await self._seed_today()
+        log.info("wattlog started: site %s, %d meters on %d buses, polling every %g s; sinks: %s",
+                 self.cfg.site, len(self.cfg.meters), len(self.pollers), self.cfg.poll,
+                 ", ".join(s.name for s in self.sinks) or "none")
+        poll_stop = asyncio.Event()
+        tasks = [asyncio.create_task(p.run(self.cfg.poll, self._emit, poll_stop), name=f"poll {p.bus}")
+                 for p in self.pollers]
+        helpers = [asyncio.create_task(self._flusher(), name="spool"),
+                   asyncio.create_task(self._summaries(), name="summary"),
+                   asyncio.create_task(self._maintenance(), name="maintenance")]
+        workers = [asyncio.create_task(w.run(self.stop), name=f"sink {w.sink.name}") for w in self.workers]
+        try:
+            await self.stop.wait()
+        finally:
+            await self._shutdown(poll_stop, tasks, helpers, workers)
+
+    async def _shutdown(self, poll_stop: asyncio.Event, tasks: list[asyncio.Task], helpers: list[asyncio.Task],
+                        workers: list[asyncio.Task]) -> None:
+        log.info("stopping: finishing the current poll, spooling and delivering what is pending")
+        poll_stop.set()
+        self.stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*helpers, return_exceptions=True)
+        await self._flush()
+        await asyncio.gather(*workers, return_exceptions=True)
+        results = await asyncio.gather(*(w.drain(DRAIN_DEADLINE) for w in self.workers), return_exceptions=True)
+        for w, ok in zip(self.workers, results):
+            if ok is not True:
+                pending = await self.spool.pending(w.sink.name)
+                log.warning("%s: %d readings stay in the spool for the next start", w.sink.name, pending)
+        await self.spool.close()
+        log.info("wattlog stopped: %d readings taken this run", self.spooled)
+
+    async def _seed_today(self) -> None:
+        main = next((s for s in self.sinks if isinstance(s, DatabaseSink)), None)
+        if main is None:
+            return
+        day = datetime.now(self.cfg.tz).strftime("%Y-%m-%d")
+        try:
+            kwh = await asyncio.wait_for(main.energy_today(day), 10)
+        except Exception as exc:  # noqa: BLE001 — a database that is down must not delay the start
+            log.debug("no energy-today totals from the store: %s", exc)
+            return
+        self.live.seed_today(kwh, day)
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep; True if `stop` was set meanwhile."""
+    try:
+        await asyncio.wait_for(stop.wait(), max(seconds, 0.0))
+        return True
+    except asyncio.TimeoutError:
+        return False

@@ -1,0 +1,118 @@
+"""One small interface for every output, and the worker that drains the spool into it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from abc import ABC, abstractmethod
+
+from ..reading import Reading
+from ..service.spool import Spool
+
+log = logging.getLogger("wattlog.sinks")
+
+
+class Sink(ABC):
+    """An output fed from the spool. `deliver` must be idempotent: after a crash, the batch that
+    was being delivered is delivered again."""
+
+    name: str = "sink"  # also the spool cursor's name: keep it stable
+    period: float | None = None  # deliver at most every `period` s on clock boundaries (CSV)
+    batch: int = 500
+
+    async def open(self) -> None:
+        """Connect or prepare; raise to be retried later."""
+
+    @abstractmethod
+    async def deliver(self, readings: list[Reading]) -> None:
+        """Write the batch or raise; nothing is taken off the spool until this returns."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
+class SinkWorker:
+    """Feeds one sink from the spool, in order, retrying with backoff while it is down."""
+
+    def __init__(self, sink: Sink, spool: Spool, backoff_max: float = 60.0) -> None:
+        self.sink, self.spool, self.backoff_max = sink, spool, backoff_max
+        self.delivered = 0
+        self.state = "starting"  # ok, down
+        self.last_error = ""
+        self._opened = False
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _deliver_pending(self) -> bool:
+        """Deliver everything pending; False if the sink failed."""
+        while True:
+            entries = await self.spool.fetch(self.sink.name, self.sink.batch)
+            if not entries:
+                return True
+            try:
+                if not self._opened:
+                    await self.sink.open()
+                    self._opened = True
+                await self.sink.deliver([e.reading for e in entries])
+            except Exception as exc:  # noqa: BLE001 — any failure of a sink must only delay it
+                self._opened = False
+                await self._close_quietly()
+                if self.state != "down":
+                    pending = await self.spool.pending(self.sink.name)
+                    log.error("%s is down: %s; %d readings kept in the spool until it is back",
+                              self.sink.name, _one_line(exc), pending)
+                self.state, self.last_error = "down", _one_line(exc)
+                return False
+            await self.spool.ack(self.sink.name, entries[-1].seq)
+            self.delivered += len(entries)
+            if self.state == "down":
+                log.info("%s is back; delivering the spooled readings", self.sink.name)
+            self.state, self.last_error = "ok", ""
+
+    async def _close_quietly(self) -> None:
+        try:
+            await self.sink.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 1.0
+        while not stop.is_set():
+            ok = await self._deliver_pending()
+            backoff = 1.0 if ok else min(backoff * 2, self.backoff_max)
+            if not ok:
+                delay = backoff
+            elif self.sink.period:
+                delay = self.sink.period - (time.time() % self.sink.period)
+            else:
+                delay = None
+            await _wait_any(stop, self._wake if delay is None else None, delay)
+            self._wake.clear()
+
+    async def drain(self, deadline: float) -> bool:
+        """At shutdown: deliver what is pending within `deadline` seconds; True if all went."""
+        try:
+            return await asyncio.wait_for(self._deliver_pending(), deadline)
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            await self._close_quietly()
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, timeout: float | None) -> None:
+    waits = [asyncio.ensure_future(stop.wait())]
+    if wake is not None:
+        waits.append(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]

@@ -1,0 +1,135 @@
+"""Daily CSV files for spreadsheets: the proof of concept's columns first, appended every 5 minutes.
+
+One file per local day, header once. Rows are written whole and fsynced; a torn last row left by
+a crash is cut off at the next start, and a batch delivered again after a crash is not doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import logging
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ..quantities import QUANTITIES
+from ..reading import Reading
+from .base import Sink
+
+log = logging.getLogger("wattlog.csv")
+
+LEGACY = ["timestamp", "voltage_l12", "voltage_l23", "voltage_l31", "voltage_l1", "voltage_l2", "voltage_l3",
+          "current_l1", "current_l2", "current_l3", "total_real_power", "total_power_factor", "frequency"]
+COLUMNS = LEGACY + ["meter", "location"] + [q for q in QUANTITIES if q not in LEGACY] + ["quality"]
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def repair_tail(path: Path) -> int:
+    """Cut a torn last line (no newline) left by a crash; returns the bytes removed."""
+    size = path.stat().st_size
+    if size == 0:
+        return 0
+    with path.open("rb+") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) == b"\n":
+            return 0
+        chunk = min(size, 1 << 16)
+        f.seek(size - chunk)
+        tail = f.read(chunk)
+        cut = tail.rfind(b"\n")
+        keep = size - chunk + cut + 1 if cut >= 0 else 0
+        f.truncate(keep)
+        os.fsync(f.fileno())
+        return size - keep
+
+
+class _DayFile:
+    """One day's file and the last timestamp written per meter (to skip replays)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.last: dict[str, str] = {}
+        if path.exists():
+            removed = repair_tail(path)
+            if removed:
+                log.warning("%s: removed a torn last row (%d bytes) left by a crash", path, removed)
+            with path.open(newline="", encoding="utf-8") as f:
+                rows = csv.reader(f)
+                header = next(rows, None)
+                if header is not None and header != COLUMNS:
+                    raise ValueError(f"{path} has other columns than this version writes")
+                for row in rows:
+                    if len(row) == len(COLUMNS):
+                        meter, ts = row[COLUMNS.index("meter")], row[0]
+                        if ts > self.last.get(meter, ""):
+                            self.last[meter] = ts
+
+
+class CsvSink(Sink):
+    name = "csv"
+
+    def __init__(self, folder: Path, tz: ZoneInfo, locations: dict[str, str], period: float = 300.0,
+                 prefix: str = "wattlog") -> None:
+        self.folder, self.tz, self.locations, self.period, self.prefix = folder, tz, locations, period, prefix
+        self._files: dict[str, _DayFile] = {}
+
+    def _file(self, day: str) -> _DayFile:
+        f = self._files.get(day)
+        if f is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self.folder / f"{self.prefix}_{day}.csv"
+            n = 1
+            while True:
+                try:
+                    f = _DayFile(path)
+                    break
+                except ValueError as exc:  # a file from another version: don't mix columns
+                    n += 1
+                    log.warning("%s; writing %s_%s_%d.csv instead", exc, self.prefix, day, n)
+                    path = self.folder / f"{self.prefix}_{day}_{n}.csv"
+            self._files[day] = f
+        return f
+
+    def _row(self, r: Reading, ts: str) -> list[str]:
+        cells = {"timestamp": ts, "meter": r.meter, "location": self.locations.get(r.meter, r.meter),
+                 "quality": "; ".join(f"{n}: {p}" for n, p in sorted(r.problems.items()))}
+        cells.update({n: repr(v) for n, v in r.values.items() if n in QUANTITIES})
+        return [cells.get(c, "") for c in COLUMNS]
+
+    def _write(self, readings: list[Reading]) -> None:
+        rows: dict[str, list[list[str]]] = {}
+        latest: dict[tuple[str, str], str] = {}  # (day, meter) -> newest timestamp in this batch
+        for r in readings:
+            local = r.timestamp.astimezone(self.tz)
+            day, ts = local.strftime("%Y-%m-%d"), local.strftime(TIME_FORMAT)
+            before = latest.get((day, r.meter)) or self._file(day).last.get(r.meter, "")
+            if ts <= before:
+                continue  # delivered before a crash: already in the file
+            latest[(day, r.meter)] = ts
+            rows.setdefault(day, []).append(self._row(r, ts))
+        for day, day_rows in rows.items():
+            f = self._files[day]
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n")
+            if not f.path.exists() or f.path.stat().st_size == 0:
+                w.writerow(COLUMNS)
+            w.writerows(day_rows)
+            with f.path.open("ab") as out:
+                size = out.tell()
+                try:
+                    out.write(buf.getvalue().encode("utf-8"))
+                    out.flush()
+                    os.fsync(out.fileno())
+                except OSError:
+                    out.truncate(size)  # e.g. disk full: leave no half row behind
+                    raise
+            # only now: a failed write is retried in full
+            f.last.update({m: ts for (d, m), ts in latest.items() if d == day})
+        if len(self._files) > 1:  # keep only the newest day's file in memory
+            newest = max(self._files)
+            self._files = {newest: self._files[newest]}
+
+    async def deliver(self, readings: list[Reading]) -> None:
+        await asyncio.to_thread(self._write, readings)

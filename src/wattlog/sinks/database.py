@@ -1,0 +1,77 @@
+"""A database sink: batches of readings into a Store (SQLite, PostgreSQL, SQL Server)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from ..config import Config, DatabaseConfig
+from ..reading import Reading
+from .base import Sink
+
+log = logging.getLogger("wattlog.sinks")
+
+
+class DatabaseSink(Sink):
+    def __init__(self, db: DatabaseConfig, cfg: Config) -> None:
+        self.db, self.cfg = db, cfg
+        self.name = f"db:{db.name}"
+        self.store = None
+        # One thread per database: a hung connection delays only this sink.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+
+    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def _open(self) -> None:
+        from ..store import Store
+
+        if self.store is not None:
+            return
+        store = Store(self.db.url, site=self.cfg.site, tz=self.cfg.timezone, gap_seconds=self.cfg.gap_seconds)
+        try:
+            store.migrate()
+            for m in self.cfg.meters:
+                store.ensure_meter(m.name, m.model.model, m.location, m.tags)
+        except Exception:
+            store.close()
+            raise
+        self.store = store
+
+    async def open(self) -> None:
+        await self._run(self._open)
+
+    async def deliver(self, readings: list[Reading]) -> None:
+        assert self.store is not None
+        await self._run(self.store.write, readings)
+
+    async def prune(self, raw_days: float) -> None:
+        """Delete raw readings older than raw_days (rollups stay); quietly skipped while down."""
+        def work() -> None:
+            if self.store is not None:
+                n = self.store.prune(raw_days)
+                if n:
+                    log.info("%s: removed %d raw readings older than %g days (rollups kept)", self.name, n, raw_days)
+
+        try:
+            await self._run(work)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("%s: pruning old readings failed: %s", self.name, exc)
+
+    async def energy_today(self, day: str) -> dict[str, float]:
+        """kWh per meter so far in the local day `day` (YYYY-MM-DD), from the daily rollups."""
+        def work() -> dict[str, float]:
+            self._open()
+            assert self.store is not None
+            start = datetime.fromisoformat(day).replace(tzinfo=self.cfg.tz)
+            rows = self.store.rollups("1d", start=start, end=start + timedelta(days=1))
+            return {r["meter"]: r["energy_kwh"] or 0.0 for r in rows}
+
+        return await self._run(work)
+
+    async def close(self) -> None:
+        if self.store is not None:
+            store, self.store = self.store, None
+            await self._run(store.close)

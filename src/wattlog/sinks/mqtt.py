@@ -1,0 +1,94 @@
+"""MQTT: one JSON message per reading at PREFIX/SITE/METER, QoS 1, taken off the spool on PUBACK.
+
+The service's status is retained at PREFIX/SITE/status ("online", or "offline" by last will).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import paho.mqtt.client as mqtt
+
+from ..config import MqttConfig
+from ..reading import Reading
+from .base import Sink
+
+PUBLISH_TIMEOUT = 10.0
+
+
+def topic_for(cfg: MqttConfig, site: str, meter: str) -> str:
+    return f"{cfg.topic_prefix}/{site}/{meter}"
+
+
+def payload(reading: Reading) -> bytes:
+    data = reading.to_json()
+    data.pop("meter")
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+class MqttSink(Sink):
+    name = "mqtt"
+
+    def __init__(self, cfg: MqttConfig, site: str) -> None:
+        self.cfg, self.site = cfg, site
+        self.client: mqtt.Client | None = None
+        self._connected = threading.Event()
+        self.status_topic = f"{cfg.topic_prefix}/{site}/status"
+
+    def _on_connect(self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object = None) -> None:
+        if not getattr(rc, "is_failure", False):
+            client.publish(self.status_topic, "online", qos=1, retain=True)
+            self._connected.set()
+
+    def _on_disconnect(self, *_args: object) -> None:
+        self._connected.clear()
+
+    def _open(self) -> None:
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id or f"wattlog-{self.site}")
+        if self.cfg.username:
+            c.username_pw_set(self.cfg.username, self.cfg.password or None)
+        if self.cfg.tls:
+            c.tls_set()
+        c.will_set(self.status_topic, "offline", qos=1, retain=True)
+        c.on_connect, c.on_disconnect = self._on_connect, self._on_disconnect
+        c.reconnect_delay_set(1, 30)
+        self._connected.clear()
+        c.connect_async(self.cfg.host, self.cfg.port, keepalive=30)
+        c.loop_start()
+        self.client = c
+        if not self._connected.wait(5.0):
+            self._close()
+            raise ConnectionError(f"cannot connect to MQTT broker {self.cfg.host}:{self.cfg.port}")
+
+    async def open(self) -> None:
+        await asyncio.to_thread(self._open)
+
+    def _publish(self, readings: list[Reading]) -> None:
+        c = self.client
+        if c is None or not self._connected.is_set():
+            raise ConnectionError(f"not connected to MQTT broker {self.cfg.host}:{self.cfg.port}")
+        infos = [c.publish(topic_for(self.cfg, self.site, r.meter), payload(r), qos=self.cfg.qos) for r in readings]
+        for info in infos:
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                raise ConnectionError(f"MQTT publish failed: {mqtt.error_string(info.rc)}")
+            if self.cfg.qos > 0:
+                info.wait_for_publish(PUBLISH_TIMEOUT)
+                if not info.is_published():
+                    raise ConnectionError("MQTT broker did not acknowledge within "
+                                          f"{PUBLISH_TIMEOUT:g} s")
+
+    async def deliver(self, readings: list[Reading]) -> None:
+        await asyncio.to_thread(self._publish, readings)
+
+    def _close(self) -> None:
+        c, self.client = self.client, None
+        if c is not None:
+            if self._connected.is_set():
+                c.publish(self.status_topic, "offline", qos=1, retain=True).wait_for_publish(2.0)
+            c.disconnect()
+            c.loop_stop()
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._close)
