@@ -48,12 +48,21 @@ def make_engine(url: str | URL, **kwargs: object) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # SQLAlchemy, not the driver, begins transactions (the driver would start them only
+            # at the first write, leaving reads before it outside the transaction).
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             # WAL: readers (reports, dashboard) never block the logger; NORMAL is crash-safe in WAL.
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            # A writer passes execution_options(sqlite_begin="IMMEDIATE"): it takes the write lock
+            # at once, so a read-then-write transaction cannot fail half-way on a busy database.
+            conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', '')}".strip())
 
         return engine
     return create_engine(u, pool_pre_ping=True, **kwargs)

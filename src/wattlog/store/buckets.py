@@ -1,0 +1,82 @@
+"""Time in the store: naive-UTC datetimes as integer microseconds, and bucket boundaries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+EPOCH = datetime(1970, 1, 1)
+US = timedelta(microseconds=1)
+SECOND = 1_000_000
+QUARTER = 900 * SECOND  # every UTC offset in use is a multiple of 15 min: UTC quarters are local ones
+
+
+def to_us(ts: datetime) -> int:
+    """Microseconds since 1970 of a naive-UTC datetime (exact, unlike float seconds)."""
+    return (ts - EPOCH) // US
+
+
+def from_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
+
+
+def naive_utc(ts: datetime) -> datetime:
+    """The naive-UTC form the database keeps; a naive argument is refused, not guessed."""
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        raise ValueError(f"{ts!r} has no time zone: give an aware datetime (e.g. with tzinfo=timezone.utc)")
+    return ts.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def aware(ts: datetime, tz: ZoneInfo | timezone = timezone.utc) -> datetime:
+    """A naive-UTC datetime from the database, as an aware datetime in `tz`."""
+    return ts.replace(tzinfo=timezone.utc).astimezone(tz)
+
+
+def floor15(us: int) -> int:
+    return us - us % QUARTER
+
+
+class LocalBuckets:
+    """Site-local hours and days, as naive-UTC microsecond boundaries."""
+
+    def __init__(self, tz: str) -> None:
+        self.tz = ZoneInfo(tz)
+        self._cache: dict[tuple[bool, int], int] = {}
+
+    def _floor(self, us: int, day: bool) -> int:
+        local = aware(from_us(us), self.tz)
+        local = local.replace(minute=0, second=0, microsecond=0)
+        if day:
+            local = local.replace(hour=0)
+        return to_us(naive_utc(local))
+
+    def _cached(self, us: int, day: bool) -> int:
+        key = (day, floor15(us))
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) > 200_000:  # a rebuild of years: keep memory bounded
+                self._cache.clear()
+            found = self._cache[key] = self._floor(key[1], day)
+        return found
+
+    def hour(self, us: int) -> int:
+        """Start of the local hour holding `us` (a 15-minute boundary in UTC)."""
+        return self._cached(us, False)
+
+    def day(self, us: int) -> int:
+        """Start of the local day holding `us`."""
+        return self._cached(us, True)
+
+    def floor(self, period: str) -> Callable[[int], int]:
+        return {"15m": floor15, "1h": self.hour, "1d": self.day}[period]
+
+    def span(self, period: str, lo: int, hi: int) -> tuple[int, int]:
+        """The whole buckets of `period` that overlap [lo, hi): (start of first, end of last)."""
+        floor = self.floor(period)
+        start = floor(lo)
+        last = floor(hi - 1)
+        end = floor15(last) + QUARTER
+        while floor(end) == last:  # walk to the next boundary: local hours/days vary with DST
+            end += QUARTER
+        return start, end

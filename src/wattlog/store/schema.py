@@ -1,0 +1,104 @@
+"""The tables: meters, raw readings, and 15-minute, hourly and daily rollups per meter.
+
+Times are naive UTC everywhere in the database (DATETIME2 on SQL Server, whose DATETIME keeps only
+3.33 ms; TIMESTAMP WITHOUT TIME ZONE on PostgreSQL; microsecond text on SQLite). The Alembic
+migrations in `migrations/versions/` create exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (Column, DateTime, Double, ForeignKey, Integer, MetaData, Table, UniqueConstraint,
+                        Unicode, UnicodeText)
+from sqlalchemy.dialects import mssql, mysql
+
+from ..quantities import QUANTITIES
+
+metadata = MetaData()
+
+# Microseconds on every dialect: SQL Server's DATETIME would round to 1/300 s, MySQL's to 1 s.
+Timestamp = (DateTime()
+             .with_variant(mssql.DATETIME2(precision=6), "mssql")
+             .with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"))
+# JSON as text (every dialect can store it); NTEXT, SQL Server's default for it, is deprecated.
+JsonText = UnicodeText().with_variant(mssql.NVARCHAR(), "mssql")
+
+meters = Table(
+    "meters", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site", Unicode(64), nullable=False),  # many sites may share one central database
+    Column("name", Unicode(64), nullable=False),  # the location label from the config
+    Column("model", Unicode(64), nullable=False),
+    Column("location", Unicode(200)),
+    Column("tags", JsonText),  # JSON object of strings, NULL when none
+    # Raw readings before this instant were pruned: rollups that depended on them are kept as they are.
+    Column("pruned_before", Timestamp),
+    UniqueConstraint("site", "name", name="uq_meters_site_name"),
+)
+
+readings = Table(
+    "readings", metadata,
+    Column("meter_id", Integer, ForeignKey("meters.id", name="fk_readings_meter"), primary_key=True,
+           autoincrement=False),
+    Column("ts", Timestamp, primary_key=True),  # naive UTC
+    *(Column(name, Double) for name in QUANTITIES),  # NULL = not read or implausible, never 0
+    Column("extra", JsonText),  # JSON {name: value} of a model's own quantities, NULL if none
+    Column("flags", JsonText),  # JSON {name: "missing: why" | "implausible: why"}, NULL if all ok
+)
+
+# Rollup columns. Energy is integrated from power, not taken from the whole-kWh counters, by the
+# trapezoid rule between consecutive readings, split exactly at bucket boundaries; an interval
+# longer than gap_seconds is a gap and is not integrated. Units are the canonical ones (W, V, A, Hz).
+ROLLUP_DOC: dict[str, str] = {
+    "samples": "readings whose timestamp is in the bucket",
+    "covered_s": "seconds of the bucket inside intervals between readings with total_real_power at most "
+                 "gap_seconds apart: the time energy_kwh covers",
+    "gap_s": "seconds of the bucket inside longer intervals (meter or link down); outages longer than "
+             "a day are not counted (their buckets have no rows)",
+    "energy_kwh": "∫ total_real_power dt over covered_s, kWh (negative when exporting)",
+    "reactive_kvarh": "∫ total_reactive_power dt, kvarh, same rule",
+    "apparent_kvah": "∫ total_apparent_power dt, kVAh; where S was not read, S = |P| / |PF|",
+    "counter_first": "first total_real_energy counter value in the bucket (whole kWh on the RX380)",
+    "counter_first_ts": "its timestamp (naive UTC)",
+    "counter_last": "last counter value in the bucket",
+    "counter_last_ts": "its timestamp",
+    "counter_kwh": "sum of the counter's increases between consecutive counter readings at most "
+                   "gap_seconds apart, the later one in the bucket; a drop (reset, new meter) counts 0",
+    "power_avg": "energy_kwh / covered_s, W: the average demand over the covered time",
+    "power_min": "lowest total_real_power read in the bucket, W",
+    "power_max": "highest total_real_power read in the bucket, W",
+    "voltage_avg": "mean of every phase voltage (L1, L2, L3 to neutral) read in the bucket, V",
+    "voltage_min": "lowest phase voltage read, V",
+    "voltage_max": "highest phase voltage read, V",
+    "voltage_samples": "how many phase voltages voltage_avg averages (to combine buckets exactly)",
+    "voltage_ll_min": "lowest line-to-line voltage read, V",
+    "voltage_ll_max": "highest line-to-line voltage read, V",
+    "unbalance_max": "highest NEMA voltage unbalance of a reading: max |V - mean| / mean of the three "
+                     "phase voltages, %",
+    "pf_avg": "energy-weighted power factor |energy_kwh| / apparent_kvah, 0..1",
+    "pf_min": "lowest |total_power_factor| read",
+    "freq_min": "lowest frequency read, Hz",
+    "freq_max": "highest frequency read, Hz",
+    "current_max": "highest phase current read, A",
+}
+ROLLUP_INTS = ("samples", "voltage_samples")
+ROLLUP_NOT_NULL = ("samples", "voltage_samples", "covered_s", "gap_s")
+ROLLUP_TIMES = ("counter_first_ts", "counter_last_ts")
+ROLLUP_COLUMNS = tuple(ROLLUP_DOC)
+
+
+def _rollup(name: str) -> Table:
+    cols = [Column(c, Integer if c in ROLLUP_INTS else Timestamp if c in ROLLUP_TIMES else Double,
+                   nullable=c not in ROLLUP_NOT_NULL) for c in ROLLUP_COLUMNS]
+    return Table(
+        name, metadata,
+        Column("meter_id", Integer, ForeignKey("meters.id", name=f"fk_{name}_meter"), primary_key=True,
+               autoincrement=False),
+        Column("start", Timestamp, primary_key=True),  # bucket start, naive UTC
+        *cols,
+    )
+
+
+rollup_15m = _rollup("rollup_15m")  # 15-minute buckets aligned in UTC, so in every local time too
+rollup_1h = _rollup("rollup_1h")  # site-local hours, built from rollup_15m
+rollup_1d = _rollup("rollup_1d")  # site-local days, built from rollup_15m
+ROLLUPS = {"15m": rollup_15m, "1h": rollup_1h, "1d": rollup_1d}

@@ -1,0 +1,272 @@
+"""The Store: raw readings and rollups in one SQLAlchemy database, written idempotently."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..quantities import QUANTITIES
+from ..reading import IMPLAUSIBLE, Problem, Reading
+from . import migrate as schema_version
+from . import statements as st
+from .buckets import LocalBuckets, QUARTER, aware, floor15, from_us, naive_utc, to_us
+from .engine import check_driver, make_engine, normalise
+from .errors import StoreError, translate
+from .refresh import HORIZON, Rules, affected, clusters, refresh
+from .schema import ROLLUP_COLUMNS, ROLLUP_TIMES, ROLLUPS
+
+Touched = dict[int, list[int]]  # meter id -> timestamps (us) of newly inserted readings
+REBUILD_SLICE = 7 * 86_400 * 1_000_000  # a long rebuild commits week by week: the logger keeps writing
+
+
+class Store:
+    """Readings of one site's meters, with 15-minute, hourly and daily rollups kept current."""
+
+    def __init__(self, url: str, *, site: str = "wattlog", tz: str = "Asia/Kuala_Lumpur",
+                 gap_seconds: float = 60.0) -> None:
+        self.url = normalise(url)
+        self.shown = self.url.render_as_string(hide_password=True)
+        problem = check_driver(self.url)
+        if problem:
+            raise StoreError(problem[0], url=self.shown, fix=problem[1])
+        try:
+            self.tz = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise StoreError(f"unknown time zone {tz!r}", fix='use an IANA name like "Asia/Kuala_Lumpur"') from None
+        if not 0 < gap_seconds < HORIZON / 1e6:
+            raise ValueError(f"gap_seconds must be between 0 and a day, not {gap_seconds}")
+        self.site = site
+        self.rules = Rules(gap=round(gap_seconds * 1e6), buckets=LocalBuckets(tz))
+        self.dialect = self.url.get_backend_name()
+        self._insert_dialect = self.dialect  # tests set "mssql" to run the portable insert path here
+        self.engine = make_engine(self.url)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self, write: bool = False) -> Iterator[Connection]:
+        """One transaction; every database error leaves as a StoreError, after a full rollback."""
+        try:
+            with self.engine.connect() as conn:
+                if write and self.dialect == "sqlite":
+                    conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                with conn.begin():
+                    yield conn
+        except SQLAlchemyError as exc:
+            raise translate(exc, self.url) from exc
+
+    def _meters(self, conn: Connection) -> dict[str, Any]:
+        return {row.name: row for row in conn.execute(st.meters_of(self.site))}
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema and meters ---------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema; a database newer than this code raises StoreError."""
+        with self._tx(write=True) as conn:
+            schema_version.upgrade(conn)
+
+    def ensure_meter(self, name: str, model: str = "rx380", location: str | None = None,
+                     tags: dict[str, str] | None = None) -> int:
+        """The meter's id, registering it or updating its model, location and tags."""
+        with self._tx(write=True) as conn:
+            return self._ensure(conn, name, model, location, tags, update=True)
+
+    def _ensure(self, conn: Connection, name: str, model: str, location: str | None,
+                tags: dict[str, str] | None, update: bool) -> int:
+        values = {"model": model, "location": location, "tags": json.dumps(tags, sort_keys=True) if tags else None}
+        row = self._meters(conn).get(name)
+        if row is None:
+            result = conn.execute(st.add_meter(), {"site": self.site, "name": name, **values})
+            return int(result.inserted_primary_key[0])
+        if update and any(getattr(row, k) != v for k, v in values.items()):
+            conn.execute(st.change_meter(row.id).values(**values))
+        return int(row.id)
+
+    def meters(self) -> list[dict[str, Any]]:
+        with self._tx() as conn:
+            return [{"id": r.id, "site": r.site, "name": r.name, "model": r.model, "location": r.location,
+                     "tags": json.loads(r.tags) if r.tags else {},
+                     "pruned_before": aware(r.pruned_before) if r.pruned_before else None}
+                    for r in self._meters(conn).values()]
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def write(self, readings: list[Reading]) -> int:
+        """Insert readings and update their rollups in one transaction; returns rows newly inserted.
+
+        A reading already stored (same meter and timestamp) is skipped, so a batch can be retried
+        after any failure. Unknown meters are registered on the fly.
+        """
+        return self._write(readings, rollups=True)[0]
+
+    def _write(self, readings: list[Reading], rollups: bool) -> tuple[int, Touched]:
+        if not readings:
+            return 0, {}
+        with self._tx(write=True) as conn:
+            by_meter: dict[str, dict[datetime, Reading]] = {}
+            for r in readings:
+                by_meter.setdefault(r.meter, {}).setdefault(naive_utc(r.timestamp), r)  # first one wins
+            touched: Touched = {}
+            known = self._meters(conn)
+            for name, batch in by_meter.items():
+                row = known.get(name)
+                meter_id = row.id if row else self._ensure(conn, name, next(iter(batch.values())).model,
+                                                           None, None, update=False)
+                new = self._insert(conn, meter_id, batch)
+                if new:
+                    touched[meter_id] = new
+                    if rollups:
+                        frozen = _frozen(row.pruned_before if row else None)
+                        for lo, hi in affected(conn, meter_id, new, self.rules):
+                            refresh(conn, meter_id, lo, hi, self.rules, frozen)
+            return sum(len(v) for v in touched.values()), touched
+
+    def _insert(self, conn: Connection, meter_id: int, batch: dict[datetime, Reading]) -> list[int]:
+        """Insert the readings not stored yet; their timestamps (us)."""
+        times = sorted(batch)
+        by_us = {to_us(t): t for t in times}
+        existing: set[datetime] = set()
+        for first, last in clusters(sorted(by_us), self.rules):
+            existing.update(r[0] for r in conn.execute(st.existing_ts(meter_id, from_us(first), from_us(last))))
+        fresh = [t for t in times if t not in existing]
+        if fresh:
+            conn.execute(st.add_readings(self._insert_dialect), [_row(meter_id, t, batch[t]) for t in fresh])
+        return [to_us(t) for t in fresh]
+
+    def _refresh(self, touched: Touched) -> None:
+        """Bring rollups up to date after writes made with rollups=False (an import)."""
+        for meter_id, times in touched.items():
+            with self._tx() as conn:
+                ranges = affected(conn, meter_id, times, self.rules)
+            for lo, hi in ranges:
+                self._rebuild_range(meter_id, lo, hi)
+
+    def _rebuild_range(self, meter_id: int, lo: int, hi: int) -> None:
+        for a in range(lo, hi, REBUILD_SLICE):
+            with self._tx(write=True) as conn:
+                pruned = conn.execute(st.meter_by_id(meter_id)).one().pruned_before
+                refresh(conn, meter_id, a, min(a + REBUILD_SLICE, hi), self.rules, _frozen(pruned))
+
+    def rebuild_rollups(self, meter: str | None = None, start: datetime | None = None,
+                        end: datetime | None = None) -> None:
+        """Recompute rollups of [start, end) (default: all raw data) from raw readings.
+
+        Buckets whose raw readings may have been pruned keep their rows; new ones are added.
+        """
+        with self._tx() as conn:
+            known = self._meters(conn)
+            if meter is not None and meter not in known:
+                raise StoreError(f"no meter {meter!r} at site {self.site!r}", url=self.shown,
+                                 fix=f"use one of {', '.join(sorted(known)) or '(none yet)'}")
+            targets = [known[meter]] if meter else list(known.values())
+            bounds = {m.id: conn.execute(st.raw_bounds(m.id)).one() for m in targets}
+        for m in targets:
+            first, last = bounds[m.id]
+            if first is None:
+                continue
+            lo = floor15(to_us(naive_utc(start) if start else first))
+            hi_us = to_us(naive_utc(end)) - 1 if end else to_us(last)
+            if hi_us >= lo:
+                self._rebuild_range(m.id, lo, floor15(hi_us) + QUARTER)
+
+    def prune(self, raw_days: float = 90, now: datetime | None = None) -> int:
+        """Delete raw readings older than raw_days; rollups stay as they are. Returns rows deleted."""
+        cutoff = naive_utc(now or datetime.now(timezone.utc)) - timedelta(days=raw_days)
+        deleted = 0
+        with self._tx(write=True) as conn:
+            targets = list(self._meters(conn).values())
+            for m in targets:
+                if m.pruned_before is None or m.pruned_before < cutoff:
+                    # First mark, then delete: a rollup rebuilt meanwhile never sees half the raw rows.
+                    conn.execute(st.set_pruned(m.id), {"cutoff": cutoff})
+        for m in targets:
+            while True:
+                with self._tx(write=True) as conn:  # one day per transaction: a small WAL, short locks
+                    oldest = conn.execute(st.oldest(m.id)).scalar()
+                    if oldest is None or oldest >= cutoff:
+                        break
+                    deleted += conn.execute(st.prune(m.id, oldest, min(oldest + timedelta(days=1), cutoff))).rowcount
+        return deleted
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def readings(self, meter: str | None = None, start: datetime | None = None,
+                 end: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Raw readings in [start, end), meter by meter (by name), in time order, streamed.
+
+        Each is {"meter", "timestamp" (aware UTC), every canonical quantity (None when not read),
+        a model's own quantities, "flags": {quantity: "missing: why" | "implausible: why"}}.
+        """
+        lo, hi = (naive_utc(start) if start else None), (naive_utc(end) if end else None)
+        with self._tx() as conn:
+            targets = [m for name, m in sorted(self._meters(conn).items()) if meter in (None, name)]
+            for m in targets:
+                for r in conn.execute(st.raw_rows(m.id, lo, hi).execution_options(yield_per=2000)):
+                    out: dict[str, Any] = {"meter": m.name, "timestamp": aware(r.ts)}
+                    out.update((q, r._mapping[q]) for q in QUANTITIES)
+                    if r.extra:
+                        out.update(json.loads(r.extra))
+                    out["flags"] = json.loads(r.flags) if r.flags else {}
+                    yield out
+
+    def rollups(self, period: str, meter: str | None = None, start: datetime | None = None,
+                end: datetime | None = None) -> list[dict[str, Any]]:
+        """Rollup rows with start in [start, end): {"meter", "start", "end" (aware, site time zone),
+        the columns of schema.ROLLUP_DOC (counter_*_ts aware UTC)}."""
+        if period not in ROLLUPS:
+            raise ValueError(f"unknown period {period!r}: use one of {', '.join(ROLLUPS)}")
+        lo, hi = (naive_utc(start) if start else None), (naive_utc(end) if end else None)
+        out: list[dict[str, Any]] = []
+        with self._tx() as conn:
+            targets = [m for name, m in sorted(self._meters(conn).items()) if meter in (None, name)]
+            for m in targets:
+                for r in conn.execute(st.rollups_of(ROLLUPS[period], m.id, lo, hi)):
+                    s = to_us(r.start)
+                    row: dict[str, Any] = {"meter": m.name, "start": aware(r.start, self.tz),
+                                           "end": aware(from_us(self.rules.buckets.span(period, s, s + 1)[1]), self.tz)}
+                    for c in ROLLUP_COLUMNS:
+                        v = r._mapping[c]
+                        row[c] = aware(v) if c in ROLLUP_TIMES and v is not None else v
+                    out.append(row)
+        return out
+
+
+def _frozen(pruned_before: datetime | None) -> int | None:
+    """Rollups starting before this depend on raw readings that may be gone."""
+    return None if pruned_before is None else to_us(pruned_before) + HORIZON
+
+
+def _row(meter_id: int, ts: datetime, r: Reading) -> dict[str, Any]:
+    row: dict[str, Any] = {"meter_id": meter_id, "ts": ts}
+    problems = {k: str(p) for k, p in r.problems.items()}
+    extra: dict[str, float] = {}
+    for name, value in r.values.items():
+        if not math.isfinite(value):  # NaN would become NULL on SQLite and NaN elsewhere: flag it instead
+            problems[name] = str(Problem(IMPLAUSIBLE, "not a finite number", value))
+        elif name in QUANTITIES:
+            row[name] = float(value)
+        else:
+            extra[name] = float(value)
+    for name in QUANTITIES:
+        if name not in row or name in problems:
+            row[name] = None
+    row["extra"] = json.dumps(extra, sort_keys=True) if extra else None
+    row["flags"] = json.dumps(problems, sort_keys=True) if problems else None
+    return row

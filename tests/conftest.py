@@ -1,0 +1,8 @@
+"""Fixtures shared by the test modules (PostgreSQL helpers live in pg.py)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from pg import *  # noqa: E402,F401,F403
