@@ -14,7 +14,7 @@ from ..meters.definition import get_model
 from ..quantities import QUANTITIES
 from ..reading import MISSING, Problem, Reading, check_plausible
 from .export import POC_COLUMNS
-from .store import Store, Touched
+from .store import Store
 
 POC_ORDER = ["timestamp", *POC_COLUMNS]
 NO_VALUE = {"", "none", "nan", "null", "n/a", "-"}  # what the PoC or a spreadsheet writes for "not read"

@@ -42,8 +42,12 @@ def clusters(times: list[int], rules: Rules) -> list[tuple[int, int]]:
     return out
 
 
-def _powered(conn: Connection, query: Any) -> tuple[int, float] | None:
-    row = conn.execute(query).first()
+def _span(meter_id: int, lo: int, hi: int) -> dict[str, Any]:
+    return {"m": meter_id, "lo": from_us(lo), "hi": from_us(hi)}
+
+
+def _powered(conn: Connection, query: Any, params: dict[str, Any]) -> tuple[int, float] | None:
+    row = conn.execute(query, params).first()
     return (to_us(row[0]), row[1]) if row else None
 
 
@@ -51,8 +55,8 @@ def affected(conn: Connection, meter_id: int, times: list[int], rules: Rules) ->
     """Merged 15-minute-aligned ranges [lo, hi) whose rollups new readings at `times` change."""
     ranges: list[tuple[int, int]] = []
     for first, last in clusters(sorted(times), rules):
-        prev = _powered(conn, st.power_before(meter_id, from_us(first - rules.horizon), from_us(first)))
-        nxt = _powered(conn, st.power_from(meter_id, from_us(last + 1), from_us(last + rules.horizon)))
+        prev = _powered(conn, st.power_before(), _span(meter_id, first - rules.horizon, first))
+        nxt = _powered(conn, st.power_from(), _span(meter_id, last + 1, last + rules.horizon))
         lo = floor15(min(prev[0] if prev else first, first - rules.gap))
         hi = floor15(max(nxt[0] if nxt else last, last + rules.gap)) + QUARTER
         ranges.append((lo, hi))
@@ -70,34 +74,35 @@ def recompute_15m(conn: Connection, meter_id: int, lo: int, hi: int, rules: Rule
     """Rebuild rollup_15m rows in [lo, hi) from raw rows; rows before `frozen` are only ever added."""
     for a in range(lo, hi, CHUNK):
         b = min(a + CHUNK, hi)
-        raw = conn.execute(st.raw_window(meter_id, from_us(a - rules.gap), from_us(b + rules.gap)))
+        raw = conn.execute(st.raw_window(), _span(meter_id, a - rules.gap, b + rules.gap))
         rows = [(to_us(r[0]), *r[1:]) for r in raw]
-        prev = _powered(conn, st.power_before(meter_id, from_us(a - rules.horizon), from_us(a)))
-        nxt = _powered(conn, st.power_from(meter_id, from_us(b), from_us(b + rules.horizon)))
+        prev = _powered(conn, st.power_before(), _span(meter_id, a - rules.horizon, a))
+        nxt = _powered(conn, st.power_from(), _span(meter_id, b, b + rules.horizon))
         computed = compute_15m(rows, a, b, rules.gap, rules.horizon, prev, nxt)
         keep: set[int] = set()
         if frozen is not None and a < frozen:
             # Raw readings these rows were built from may be pruned: never rebuild them from what is left.
-            keep = {to_us(r[0]) for r in conn.execute(st.rollup_keys(rollup_15m, meter_id, from_us(a),
-                                                                      from_us(min(b, frozen))))}
+            keep = {to_us(r[0]) for r in conn.execute(st.rollup_keys(rollup_15m), _span(meter_id, a, min(b, frozen)))}
             a_del = max(a, frozen)
         else:
             a_del = a
         if a_del < b:
-            conn.execute(st.drop_rollups(rollup_15m, meter_id, from_us(a_del), from_us(b)))
+            conn.execute(st.drop_rollups(rollup_15m), _span(meter_id, a_del, b))
         _insert(conn, "15m", meter_id, [(s, row) for s, row in computed.items() if s not in keep])
 
 
 def recompute_coarse(conn: Connection, meter_id: int, lo: int, hi: int, rules: Rules) -> None:
     """Rebuild the local hours and days overlapping [lo, hi) from rollup_15m."""
+    day_start, day_end = rules.buckets.span("1d", lo, hi)  # local days hold whole local hours
+    fine = [dict(r._mapping) for r in conn.execute(st.rollup_rows(rollup_15m), _span(meter_id, day_start, day_end))]
+    for r in fine:
+        r["_us"] = to_us(r["start"])
     for period in ("1h", "1d"):
         floor = rules.buckets.floor(period)
         start, end = rules.buckets.span(period, lo, hi)
-        fine = [dict(r._mapping) for r in conn.execute(st.rollup_rows(rollup_15m, meter_id, from_us(start),
-                                                                      from_us(end)))]
         rows = [(key, combine(list(group))) for key, group in
-                groupby(fine, key=lambda r: floor(to_us(r["start"])))]
-        conn.execute(st.drop_rollups(ROLLUPS[period], meter_id, from_us(start), from_us(end)))
+                groupby((r for r in fine if start <= r["_us"] < end), key=lambda r: floor(r["_us"]))]
+        conn.execute(st.drop_rollups(ROLLUPS[period]), _span(meter_id, start, end))
         _insert(conn, period, meter_id, rows)
 
 

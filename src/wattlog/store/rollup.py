@@ -6,7 +6,7 @@ up to date batch by batch equal a rebuild from scratch, whatever order the data 
 
 from __future__ import annotations
 
-from itertools import pairwise
+from itertools import groupby, pairwise
 from typing import Any, Callable, Iterable, Sequence
 
 from .buckets import QUARTER, SECOND, floor15, from_us
@@ -36,16 +36,6 @@ class _Acc:
     def add(self, name: str, value: float) -> None:
         old = getattr(self, name)
         setattr(self, name, value if old is None else old + value)
-
-    def low(self, name: str, value: float) -> None:
-        old = getattr(self, name)
-        if old is None or value < old:
-            setattr(self, name, value)
-
-    def high(self, name: str, value: float) -> None:
-        old = getattr(self, name)
-        if old is None or value > old:
-            setattr(self, name, value)
 
     def row(self) -> dict[str, Any]:
         e = None if self.e is None else self.e / WS_PER_KWH
@@ -85,27 +75,36 @@ def apparent(row: Row) -> float | None:
 def _integrate(seq: list[tuple[int, float]], lo_b: int, hi_b: int, gap: int, horizon: int,
                accs: Callable[[int], _Acc], field: str, track: bool) -> None:
     """Trapezoids between consecutive (t, value) points, cut at every bucket boundary in [lo_b, hi_b)."""
+    area: dict[int, float] = {}
+    covered: dict[int, float] = {}
     for (t0, v0), (t1, v1) in pairwise(seq):
         if t1 <= lo_b or t0 >= hi_b:
             continue
         dt = t1 - t0
-        covered = dt <= gap
-        if dt > horizon or not (covered or track):
+        inside = dt <= gap
+        if dt > horizon or not (inside or track):
             continue
-        slope = (v1 - v0) / dt
         t, hi = max(t0, lo_b), min(t1, hi_b)
         while t < hi:
-            bucket = floor15(t)
+            bucket = t - t % QUARTER
             end = min(bucket + QUARTER, hi)
-            acc, secs = accs(bucket), (end - t) / SECOND
-            if covered:
-                va, vb = v0 + slope * (t - t0), v0 + slope * (end - t0)
-                acc.add(field, (va + vb) / 2 * secs)
-                if track:
-                    acc.covered += secs
+            secs = (end - t) / SECOND
+            if inside:
+                if t == t0 and end == t1:  # the usual case: the whole interval in one bucket
+                    part = (v0 + v1) / 2 * secs
+                else:
+                    slope = (v1 - v0) / dt
+                    part = (2 * v0 + slope * (t - t0 + end - t0)) / 2 * secs
+                area[bucket] = area.get(bucket, 0.0) + part
+                covered[bucket] = covered.get(bucket, 0.0) + secs
             else:
-                acc.gap += secs
+                accs(bucket).gap += secs
             t = end
+    for bucket, value in area.items():
+        acc = accs(bucket)
+        acc.add(field, value)
+        if track:
+            acc.covered += covered[bucket]
 
 
 def compute_15m(rows: list[Row], lo_b: int, hi_b: int, gap: int, horizon: int,
@@ -134,41 +133,40 @@ def compute_15m(rows: list[Row], lo_b: int, hi_b: int, gap: int, horizon: int,
     for (t0, c0), (t1, c1) in pairwise((r[0], r[E]) for r in rows if r[E] is not None):
         if lo_b <= t1 < hi_b and t1 - t0 <= gap:
             acc(floor15(t1)).add("c_kwh", max(0.0, c1 - c0))  # a drop is a reset: never negative
-    for r in inside:
-        _reading(acc(floor15(r[0])), r)
+    for bucket, group in groupby(inside, key=lambda r: floor15(r[0])):
+        _readings(acc(bucket), list(group))
     return {b: a.row() for b, a in sorted(accs.items()) if a.samples or a.covered or a.gap}
 
 
-def _reading(a: _Acc, r: Row) -> None:
-    a.samples += 1
-    if r[E] is not None:
-        if a.c_first is None:
-            a.c_first, a.c_first_ts = r[E], from_us(r[0])
-        a.c_last, a.c_last_ts = r[E], from_us(r[0])
+def _column(rows: list[Row], *cols: int) -> list[float]:
+    return [r[c] for r in rows for c in cols if r[c] is not None]
+
+
+def _readings(a: _Acc, rows: list[Row]) -> None:
+    """Statistics of the readings in one bucket (sorted by time): list passes, fast in CPython."""
+    a.samples = len(rows)
+    counters = [(r[0], r[E]) for r in rows if r[E] is not None]
+    if counters:
+        (t0, a.c_first), (t1, a.c_last) = counters[0], counters[-1]
+        a.c_first_ts, a.c_last_ts = from_us(t0), from_us(t1)
         a.add("c_kwh", 0.0)
-    if r[P] is not None:
-        a.low("p_min", r[P])
-        a.high("p_max", r[P])
-    phases = [v for v in (r[V1], r[V2], r[V3]) if v is not None]
-    for v in phases:
-        a.v_sum += v
-        a.v_n += 1
-        a.low("v_min", v)
-        a.high("v_max", v)
-    if len(phases) == 3 and (mean := sum(phases) / 3) > 0:
-        a.high("unb", max(abs(v - mean) for v in phases) / mean * 100.0)
-    for v in (r[V12], r[V23], r[V31]):
-        if v is not None:
-            a.low("ll_min", v)
-            a.high("ll_max", v)
-    if r[PF] is not None:
-        a.low("pf_min", abs(r[PF]))
-    if r[F] is not None:
-        a.low("f_min", r[F])
-        a.high("f_max", r[F])
-    for v in (r[I1], r[I2], r[I3]):
-        if v is not None:
-            a.high("i_max", v)
+    a.p_min, a.p_max = _extremes(_column(rows, P))
+    phases = _column(rows, V1, V2, V3)
+    a.v_sum, a.v_n = sum(phases), len(phases)
+    a.v_min, a.v_max = _extremes(phases)
+    a.ll_min, a.ll_max = _extremes(_column(rows, V12, V23, V31))
+    unbalance = [max(abs(r[V1] - m), abs(r[V2] - m), abs(r[V3] - m)) / m * 100.0
+                 for r in rows if r[V1] is not None and r[V2] is not None and r[V3] is not None
+                 and (m := (r[V1] + r[V2] + r[V3]) / 3) > 0]
+    a.unb = max(unbalance) if unbalance else None
+    pfs = [abs(v) for v in _column(rows, PF)]
+    a.pf_min = min(pfs) if pfs else None
+    a.f_min, a.f_max = _extremes(_column(rows, F))
+    a.i_max = _extremes(_column(rows, I1, I2, I3))[1]
+
+
+def _extremes(values: list[float]) -> tuple[float | None, float | None]:
+    return (min(values), max(values)) if values else (None, None)
 
 
 def _sum(values: Iterable[float | None]) -> float | None:

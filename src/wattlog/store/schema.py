@@ -7,8 +7,18 @@ migrations in `migrations/versions/` create exactly these tables; a test compare
 
 from __future__ import annotations
 
-from sqlalchemy import (Column, DateTime, Double, ForeignKey, Integer, MetaData, Table, UniqueConstraint,
-                        Unicode, UnicodeText)
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Double,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Table,
+    Unicode,
+    UnicodeText,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects import mssql, mysql
 
 from ..quantities import QUANTITIES

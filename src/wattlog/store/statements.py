@@ -1,12 +1,14 @@
 """Every statement the store issues, built without a connection, so each dialect's SQL can be checked.
 
 All reads and writes of readings and rollups go by primary-key range (meter_id, ts/start):
-nothing here scans a whole table.
+nothing here scans a whole table. The frequent ones are built once, with bound parameters
+:m (meter id), :lo and :hi (naive-UTC datetimes): building a statement costs more than running it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import Delete, Insert, Select, Table, Update, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,14 +17,18 @@ from .rollup import RAW
 from .schema import meters, readings
 
 R = readings.c
+M, LO, HI = bindparam("m"), bindparam("lo"), bindparam("hi")
 
 
-def meters_of(site: str) -> Select:
-    return select(meters).where(meters.c.site == site).order_by(meters.c.name)
+@cache
+def meters_of() -> Select:
+    """Meters of site :site."""
+    return select(meters).where(meters.c.site == bindparam("site")).order_by(meters.c.name)
 
 
-def meter_by_id(meter_id: int) -> Select:
-    return select(meters).where(meters.c.id == meter_id)
+@cache
+def meter_by_id() -> Select:
+    return select(meters).where(meters.c.id == M)
 
 
 def add_meter() -> Insert:
@@ -33,11 +39,13 @@ def change_meter(meter_id: int) -> Update:
     return update(meters).where(meters.c.id == meter_id)
 
 
-def existing_ts(meter_id: int, lo: datetime, hi: datetime) -> Select:
+@cache
+def existing_ts() -> Select:
     """Timestamps already stored in [lo, hi]: the portable half of an idempotent insert."""
-    return select(R.ts).where(R.meter_id == meter_id, R.ts >= lo, R.ts <= hi)
+    return select(R.ts).where(R.meter_id == M, R.ts >= LO, R.ts <= HI)
 
 
+@cache
 def add_readings(dialect: str) -> Insert:
     """An executemany insert; where the dialect can, a duplicate key is skipped, not an error.
 
@@ -52,56 +60,73 @@ def add_readings(dialect: str) -> Insert:
     return insert(readings)
 
 
-def raw_window(meter_id: int, lo: datetime, hi: datetime) -> Select:
+@cache
+def raw_window() -> Select:
     """The columns rollups need, for lo <= ts <= hi, in time order."""
-    return (select(R.ts, *(R[name] for name in RAW))
-            .where(R.meter_id == meter_id, R.ts >= lo, R.ts <= hi).order_by(R.ts))
+    return select(R.ts, *(R[name] for name in RAW)).where(R.meter_id == M, R.ts >= LO, R.ts <= HI).order_by(R.ts)
 
 
-def power_before(meter_id: int, lo: datetime, before: datetime) -> Select:
-    """The last reading with total_real_power in [lo, before)."""
+@cache
+def power_before() -> Select:
+    """The last reading with total_real_power in [lo, hi)."""
     return (select(R.ts, R.total_real_power)
-            .where(R.meter_id == meter_id, R.ts >= lo, R.ts < before, R.total_real_power.is_not(None))
+            .where(R.meter_id == M, R.ts >= LO, R.ts < HI, R.total_real_power.is_not(None))
             .order_by(R.ts.desc()).limit(1))
 
 
-def power_from(meter_id: int, start: datetime, hi: datetime) -> Select:
-    """The first reading with total_real_power in [start, hi]."""
+@cache
+def power_from() -> Select:
+    """The first reading with total_real_power in [lo, hi]."""
     return (select(R.ts, R.total_real_power)
-            .where(R.meter_id == meter_id, R.ts >= start, R.ts <= hi, R.total_real_power.is_not(None))
+            .where(R.meter_id == M, R.ts >= LO, R.ts <= HI, R.total_real_power.is_not(None))
             .order_by(R.ts).limit(1))
 
 
-def raw_bounds(meter_id: int) -> Select:
-    return select(func.min(R.ts), func.max(R.ts)).where(R.meter_id == meter_id)
+@cache
+def raw_bounds() -> Select:
+    return select(func.min(R.ts), func.max(R.ts)).where(R.meter_id == M)
 
 
-def rollup_rows(table: Table, meter_id: int, lo: datetime, hi: datetime) -> Select:
-    return (select(table).where(table.c.meter_id == meter_id, table.c.start >= lo, table.c.start < hi)
-            .order_by(table.c.start))
+@cache
+def rollup_rows(table: Table) -> Select:
+    """Rollup rows with lo <= start < hi, in time order."""
+    c = table.c
+    return select(table).where(c.meter_id == M, c.start >= LO, c.start < HI).order_by(c.start)
 
 
-def rollup_keys(table: Table, meter_id: int, lo: datetime, hi: datetime) -> Select:
-    return select(table.c.start).where(table.c.meter_id == meter_id, table.c.start >= lo, table.c.start < hi)
+@cache
+def rollup_keys(table: Table) -> Select:
+    c = table.c
+    return select(c.start).where(c.meter_id == M, c.start >= LO, c.start < HI)
 
 
-def drop_rollups(table: Table, meter_id: int, lo: datetime, hi: datetime) -> Delete:
+@cache
+def drop_rollups(table: Table) -> Delete:
     """Rollups are replaced by delete + insert of the recomputed range: portable, and the same
     on every dialect (no MERGE on SQL Server, which has well-known race and trigger pitfalls)."""
-    return delete(table).where(table.c.meter_id == meter_id, table.c.start >= lo, table.c.start < hi)
+    c = table.c
+    return delete(table).where(c.meter_id == M, c.start >= LO, c.start < HI)
 
 
+@cache
 def add_rollups(table: Table) -> Insert:
     return insert(table)
 
 
-def prune(meter_id: int, lo: datetime, cutoff: datetime) -> Delete:
-    """One slice of raw readings of one meter, lo <= ts < cutoff (sliced to keep transactions small)."""
-    return delete(readings).where(and_(R.meter_id == meter_id, R.ts >= lo, R.ts < cutoff))
+@cache
+def prune() -> Delete:
+    """One slice of raw readings of one meter, lo <= ts < hi (sliced to keep transactions small)."""
+    return delete(readings).where(and_(R.meter_id == M, R.ts >= LO, R.ts < HI))
 
 
-def oldest(meter_id: int) -> Select:
-    return select(func.min(R.ts)).where(R.meter_id == meter_id)
+@cache
+def oldest() -> Select:
+    return select(func.min(R.ts)).where(R.meter_id == M)
+
+
+@cache
+def set_pruned() -> Update:
+    return update(meters).where(meters.c.id == M).values(pruned_before=bindparam("cutoff"))
 
 
 def raw_rows(meter_id: int, lo: datetime | None, hi: datetime | None) -> Select:
@@ -121,7 +146,3 @@ def rollups_of(table: Table, meter_id: int, lo: datetime | None, hi: datetime | 
     if hi is not None:
         q = q.where(table.c.start < hi)
     return q.order_by(table.c.start)
-
-
-def set_pruned(meter_id: int) -> Update:
-    return update(meters).where(meters.c.id == meter_id).values(pruned_before=bindparam("cutoff"))

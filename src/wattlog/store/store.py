@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -14,13 +13,14 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..quantities import QUANTITIES
-from ..reading import IMPLAUSIBLE, Problem, Reading
+from ..reading import Reading
 from . import migrate as schema_version
 from . import statements as st
-from .buckets import LocalBuckets, QUARTER, aware, floor15, from_us, naive_utc, to_us
+from .buckets import QUARTER, LocalBuckets, aware, floor15, from_us, naive_utc, to_us
 from .engine import check_driver, make_engine, normalise
 from .errors import StoreError, translate
 from .refresh import HORIZON, Rules, affected, clusters, refresh
+from .rows import RowWriter
 from .schema import ROLLUP_COLUMNS, ROLLUP_TIMES, ROLLUPS
 
 Touched = dict[int, list[int]]  # meter id -> timestamps (us) of newly inserted readings
@@ -47,6 +47,7 @@ class Store:
         self.rules = Rules(gap=round(gap_seconds * 1e6), buckets=LocalBuckets(tz))
         self.dialect = self.url.get_backend_name()
         self._insert_dialect = self.dialect  # tests set "mssql" to run the portable insert path here
+        self._writer: RowWriter | None = None
         self.engine = make_engine(self.url)
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -64,7 +65,7 @@ class Store:
             raise translate(exc, self.url) from exc
 
     def _meters(self, conn: Connection) -> dict[str, Any]:
-        return {row.name: row for row in conn.execute(st.meters_of(self.site))}
+        return {row.name: row for row in conn.execute(st.meters_of(), {"site": self.site})}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -144,10 +145,13 @@ class Store:
         by_us = {to_us(t): t for t in times}
         existing: set[datetime] = set()
         for first, last in clusters(sorted(by_us), self.rules):
-            existing.update(r[0] for r in conn.execute(st.existing_ts(meter_id, from_us(first), from_us(last))))
+            existing.update(r[0] for r in conn.execute(st.existing_ts(), {"m": meter_id, "lo": from_us(first),
+                                                                          "hi": from_us(last)}))
         fresh = [t for t in times if t not in existing]
         if fresh:
-            conn.execute(st.add_readings(self._insert_dialect), [_row(meter_id, t, batch[t]) for t in fresh])
+            if self._writer is None or self._writer.statement is not st.add_readings(self._insert_dialect):
+                self._writer = RowWriter(conn.dialect, self._insert_dialect)
+            self._writer.insert(conn, meter_id, [(t, batch[t]) for t in fresh])
         return [to_us(t) for t in fresh]
 
     def _refresh(self, touched: Touched) -> None:
@@ -161,7 +165,7 @@ class Store:
     def _rebuild_range(self, meter_id: int, lo: int, hi: int) -> None:
         for a in range(lo, hi, REBUILD_SLICE):
             with self._tx(write=True) as conn:
-                pruned = conn.execute(st.meter_by_id(meter_id)).one().pruned_before
+                pruned = conn.execute(st.meter_by_id(), {"m": meter_id}).one().pruned_before
                 refresh(conn, meter_id, a, min(a + REBUILD_SLICE, hi), self.rules, _frozen(pruned))
 
     def rebuild_rollups(self, meter: str | None = None, start: datetime | None = None,
@@ -176,7 +180,7 @@ class Store:
                 raise StoreError(f"no meter {meter!r} at site {self.site!r}", url=self.shown,
                                  fix=f"use one of {', '.join(sorted(known)) or '(none yet)'}")
             targets = [known[meter]] if meter else list(known.values())
-            bounds = {m.id: conn.execute(st.raw_bounds(m.id)).one() for m in targets}
+            bounds = {m.id: conn.execute(st.raw_bounds(), {"m": m.id}).one() for m in targets}
         for m in targets:
             first, last = bounds[m.id]
             if first is None:
@@ -195,14 +199,15 @@ class Store:
             for m in targets:
                 if m.pruned_before is None or m.pruned_before < cutoff:
                     # First mark, then delete: a rollup rebuilt meanwhile never sees half the raw rows.
-                    conn.execute(st.set_pruned(m.id), {"cutoff": cutoff})
+                    conn.execute(st.set_pruned(), {"m": m.id, "cutoff": cutoff})
         for m in targets:
             while True:
                 with self._tx(write=True) as conn:  # one day per transaction: a small WAL, short locks
-                    oldest = conn.execute(st.oldest(m.id)).scalar()
+                    oldest = conn.execute(st.oldest(), {"m": m.id}).scalar()
                     if oldest is None or oldest >= cutoff:
                         break
-                    deleted += conn.execute(st.prune(m.id, oldest, min(oldest + timedelta(days=1), cutoff))).rowcount
+                    upto = min(oldest + timedelta(days=1), cutoff)
+                    deleted += conn.execute(st.prune(), {"m": m.id, "lo": oldest, "hi": upto}).rowcount
         return deleted
 
     # -- reading -------------------------------------------------------------------------------
@@ -251,22 +256,3 @@ class Store:
 def _frozen(pruned_before: datetime | None) -> int | None:
     """Rollups starting before this depend on raw readings that may be gone."""
     return None if pruned_before is None else to_us(pruned_before) + HORIZON
-
-
-def _row(meter_id: int, ts: datetime, r: Reading) -> dict[str, Any]:
-    row: dict[str, Any] = {"meter_id": meter_id, "ts": ts}
-    problems = {k: str(p) for k, p in r.problems.items()}
-    extra: dict[str, float] = {}
-    for name, value in r.values.items():
-        if not math.isfinite(value):  # NaN would become NULL on SQLite and NaN elsewhere: flag it instead
-            problems[name] = str(Problem(IMPLAUSIBLE, "not a finite number", value))
-        elif name in QUANTITIES:
-            row[name] = float(value)
-        else:
-            extra[name] = float(value)
-    for name in QUANTITIES:
-        if name not in row or name in problems:
-            row[name] = None
-    row["extra"] = json.dumps(extra, sort_keys=True) if extra else None
-    row["flags"] = json.dumps(problems, sort_keys=True) if problems else None
-    return row

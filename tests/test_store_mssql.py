@@ -1,0 +1,140 @@
+"""SQL Server without a server: the schema, the migration script and every statement the Store
+issues must compile for the mssql dialect (no SQL Server can run on this machine)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.dialects import mssql, postgresql, sqlite
+from sqlalchemy.schema import CreateTable
+from sqlalchemy.sql import ClauseElement
+
+from wattlog.quantities import QUANTITIES
+from wattlog.reading import Reading
+from wattlog.store import Store
+from wattlog.store import statements as st
+from wattlog.store.export import export_rows
+from wattlog.store.migrate import VERSION_TABLE, offline_sql
+from wattlog.store.rows import RowWriter
+from wattlog.store.schema import ROLLUP_COLUMNS, metadata
+
+MSSQL = mssql.dialect()
+T = datetime(2026, 11, 26)
+
+
+def sql(element: ClauseElement) -> str:
+    return " ".join(str(element.compile(dialect=MSSQL)).split())
+
+
+def test_every_table_compiles_with_datetime2_and_its_primary_key():
+    ddl = {t.name: str(CreateTable(t).compile(dialect=MSSQL)) for t in metadata.sorted_tables}
+    assert set(ddl) == {"meters", "readings", "rollup_15m", "rollup_1h", "rollup_1d"}
+    assert "id INTEGER NOT NULL IDENTITY" in ddl["meters"]
+    assert "CONSTRAINT uq_meters_site_name UNIQUE (site, name)" in ddl["meters"]
+    assert "tags NVARCHAR(max) NULL" in ddl["meters"]
+    assert "ts DATETIME2(6) NOT NULL" in ddl["readings"]
+    assert "PRIMARY KEY (meter_id, ts)" in ddl["readings"]
+    assert "FOREIGN KEY(meter_id) REFERENCES meters (id)" in ddl["readings"]
+    for q in QUANTITIES:
+        assert f"{q} DOUBLE PRECISION NULL" in ddl["readings"]
+    assert "flags NVARCHAR(max) NULL" in ddl["readings"] and "NTEXT" not in ddl["readings"]
+    for name in ("rollup_15m", "rollup_1h", "rollup_1d"):
+        assert "start DATETIME2(6) NOT NULL" in ddl[name] and "PRIMARY KEY (meter_id, start)" in ddl[name]
+        assert "counter_first_ts DATETIME2(6) NULL" in ddl[name]
+        for c in ROLLUP_COLUMNS:
+            assert f"\n\t{c} " in ddl[name]
+    assert all(" DATETIME " not in d and " DATETIME," not in d for d in ddl.values())
+
+
+def test_the_alembic_migration_script_for_sql_server():
+    script = offline_sql("mssql")
+    assert f"CREATE TABLE {VERSION_TABLE}" in script
+    assert f"INSERT INTO {VERSION_TABLE} (version_num)" in script and "VALUES ('0001')" in script
+    for table in ("meters", "readings", "rollup_15m", "rollup_1h", "rollup_1d"):
+        assert f"CREATE TABLE {table} (" in script
+    assert "ts DATETIME2(6) NOT NULL" in script and "PRIMARY KEY (meter_id, ts)" in script
+    assert "NTEXT" not in script and "\nGO\n" in script
+    assert script.count("DATETIME2(6)") == 1 + 1 + 3 * 3  # pruned_before, ts, 3 x (start, 2 counter ts)
+
+
+def test_key_statements_compile_for_sql_server():
+    insert = sql(st.add_readings("mssql"))
+    assert insert.startswith("INSERT INTO readings (meter_id, ts, voltage_l12") and "ON CONFLICT" not in insert
+    assert "ON CONFLICT (meter_id, ts) DO NOTHING" in str(st.add_readings("postgresql").compile(
+        dialect=postgresql.dialect()))
+    assert "ON CONFLICT (meter_id, ts) DO NOTHING" in str(st.add_readings("sqlite").compile(dialect=sqlite.dialect()))
+    existing = sql(st.existing_ts())
+    assert existing.startswith("SELECT readings.ts FROM readings WHERE readings.meter_id = ")
+    before = sql(st.power_before())
+    assert before.startswith("SELECT TOP ") and "ORDER BY readings.ts DESC" in before
+    assert "total_real_power IS NOT NULL" in before
+    assert sql(st.power_from()).startswith("SELECT TOP ")
+    assert sql(st.prune()).startswith("DELETE FROM readings WHERE readings.meter_id = ")
+    from wattlog.store.schema import rollup_1h
+    assert sql(st.drop_rollups(rollup_1h)).startswith("DELETE FROM rollup_1h WHERE rollup_1h.meter_id = ")
+    assert sql(st.add_rollups(rollup_1h)).startswith("INSERT INTO rollup_1h (meter_id, start, samples")
+    assert "ORDER BY rollup_1h.start" in sql(st.rollups_of(rollup_1h, 1, T, None))
+    assert sql(st.set_pruned()).startswith("UPDATE meters SET pruned_before=")
+
+
+def test_every_statement_the_store_issues_compiles_for_sql_server(tmp_path):
+    """Run the whole Store API on SQLite, catch each statement, and compile it for SQL Server."""
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}", site="s")
+    store.migrate()
+    seen: list[ClauseElement] = []
+
+    @event.listens_for(store.engine, "before_execute")
+    def catch(conn, element, multiparams, params, options):  # type: ignore[no-untyped-def]
+        if isinstance(element, ClauseElement):
+            seen.append(element)
+
+    t0 = datetime(2026, 11, 25, 16, tzinfo=timezone.utc)
+    batch = [Reading("office", t0 + timedelta(seconds=10 * i), "rx380",
+                     {"total_real_power": 1000.0, "total_real_energy": 5.0 + i // 50, "voltage_l1": 230.0})
+             for i in range(200)]
+    store.ensure_meter("office", "rx380", "Office", {"floor": "1"})
+    store.ensure_meter("office", "rx380", "Office 2", None)
+    store.write(batch)
+    store.write(batch)
+    store.write([Reading("new", t0, "rx380", {"frequency": 50.0})])
+    list(store.readings("office", t0, t0 + timedelta(hours=1)))
+    for period in ("15m", "1h", "1d"):
+        store.rollups(period, "office", t0, t0 + timedelta(days=1))
+    store.meters()
+    store.rebuild_rollups()
+    store.rebuild_rollups("office", t0, t0 + timedelta(minutes=30))
+    import io
+    export_rows(store, fmt="json", out=io.StringIO())
+    store.prune(raw_days=0.01, now=t0 + timedelta(hours=1))
+    store.close()
+
+    kinds = set()
+    for element in seen:
+        if isinstance(element, sqlite.Insert):  # the dialect's own idempotent insert: SQL Server's instead
+            element = st.add_readings("mssql")
+        text_ = sql(element)
+        assert text_ and "ON CONFLICT" not in text_ and "LIMIT" not in text_
+        kinds.add(text_.split()[0] + " " + next(w for w in text_.split() if w in (
+            "readings", "meters", "rollup_15m", "rollup_1h", "rollup_1d", "readings.ts", "meters.id")))
+    assert len(seen) > 30
+    for needed in ("DELETE readings", "INSERT rollup_15m", "DELETE rollup_1d", "UPDATE meters", "SELECT readings.ts"):
+        assert needed in kinds, (needed, kinds)
+
+
+def test_the_driver_level_batch_insert_for_pymssql():
+    """Readings go in by one executemany of a statement compiled once (see rows.RowWriter)."""
+    from sqlalchemy.dialects.mssql import pymssql
+
+    writer = RowWriter(pymssql.dialect(paramstyle="pyformat"), "mssql")  # pymssql.paramstyle
+    assert writer.direct and not writer.positional
+    assert writer.sql.startswith("INSERT INTO readings (meter_id, ts, voltage_l12, ")
+    assert "VALUES (%(meter_id)s, %(ts)s, %(voltage_l12)s" in writer.sql and "ON CONFLICT" not in writer.sql
+    assert writer.ts_proc is not None  # DATETIME2 values are converted by SQLAlchemy's own processor
+
+
+@pytest.mark.parametrize("fragment", ["DATETIME2(6)", "NVARCHAR(64)", "NVARCHAR(200)"])
+def test_schema_fragments(fragment):
+    assert fragment in str(CreateTable(metadata.tables["meters"]).compile(dialect=MSSQL)) or fragment in str(
+        CreateTable(metadata.tables["readings"]).compile(dialect=MSSQL))
