@@ -129,7 +129,7 @@ def test_import_poc_csv(store, tmp_path):
     assert rows[5]["voltage_l1"] is None and rows[6]["total_power_factor"] is None
 
     quarters = [q for q in store.rollups("15m", "office") if q["samples"]]  # the night between: gap rows
-    assert [q["start"] for q in quarters] == [datetime(2025, 3, 1, 8, 0, tzinfo=KL), datetime(2025, 3, 2, 0, 0, tzinfo=KL)]
+    assert [q["start"] for q in quarters] == [datetime(2025, 3, 1, 8, tzinfo=KL), datetime(2025, 3, 2, tzinfo=KL)]
     assert quarters[0]["energy_kwh"] == pytest.approx(3600 * 70.5 / 3.6e6)  # 08:00:00 .. 08:01:10.5
     assert [d["start"].date().isoformat() for d in store.rollups("1d")] == ["2025-03-01", "2025-03-02"]
 
@@ -161,3 +161,18 @@ def test_timestamp_variants_and_refusals():
         parse_timestamp("2025-11-02 01:30:00", ZoneInfo("America/New_York"))
     with pytest.raises(ValueError, match="unreadable"):
         parse_timestamp("yesterday", KL)
+
+
+def test_a_re_import_repairs_the_rollups_of_an_import_that_stopped_half_way(store, tmp_path):
+    lines = [f"2025-03-01 08:{i // 6:02d}:{i % 6 * 10:02d},,,,,,,,,,2000,,50" for i in range(180)]
+    path = poc_file(tmp_path / "day.csv", lines)
+    import_poc_csv(store, [path], meter="office")
+    good = {p: store.rollups(p) for p in ("15m", "1h", "1d")}
+    from sqlalchemy import text
+    with store.engine.begin() as conn:  # as if the import had died before its rollup rebuild
+        for table in ("rollup_15m", "rollup_1h", "rollup_1d"):
+            conn.execute(text(f"DELETE FROM {table}"))
+    again = import_poc_csv(store, [path], meter="office")
+    assert again.rows_inserted == 0 and again.rows_duplicate == 180
+    assert {p: store.rollups(p) for p in ("15m", "1h", "1d")} == good
+    assert good["1h"][0]["energy_kwh"] == pytest.approx(2000 * 1790 / 3.6e6)

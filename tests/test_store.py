@@ -370,3 +370,18 @@ def test_bad_arguments_are_refused():
         Store("sqlite://", tz="Mars/Olympus")
     with pytest.raises(StoreError, match="not installed|unsupported"):
         Store("oracle://x@y/z")
+
+
+def test_a_postgresql_outage_raises_store_unavailable_and_a_retry_succeeds(pg_cluster):
+    s = Store(pg_cluster.url, site="outage")
+    s.migrate()
+    assert s.write(power_series("office", range(0, 300, 10))) == 30
+    pg_cluster.stop()
+    later = power_series("office", range(300, 600, 10))
+    with pytest.raises(StoreUnavailable, match="pg_isready"):
+        s.write(later)
+    pg_cluster.start()
+    assert s.write(later) == 30  # the same batch again, as the service's spool would send it
+    assert len(list(s.readings())) == 60
+    assert s.rollups("15m")[0]["energy_kwh"] == pytest.approx(10 * 590 / 3600)
+    s.close()

@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 from ..meters.definition import get_model
 from ..quantities import QUANTITIES
 from ..reading import MISSING, Problem, Reading, check_plausible
+from .buckets import naive_utc, to_us
 from .export import POC_COLUMNS
+from .refresh import add_run
 from .store import Store
 
 POC_ORDER = ["timestamp", *POC_COLUMNS]
@@ -83,13 +85,13 @@ def import_poc_csv(store: Store, paths: Iterable[str | Path], meter: str, tz: st
     """
     zone = ZoneInfo(tz) if tz else store.tz
     model = get_model("rx380")
-    result, touched, batch = ImportResult(), {}, []  # type: ImportResult, Touched, list[Reading]
+    result, batch = ImportResult(), []  # type: ImportResult, list[Reading]
+    # Every good row's time, inserted now or before: a re-import also repairs the rollups of an
+    # import that failed half-way (rebuilding rollups is idempotent).
+    runs: dict[str, list[tuple[int, int]]] = {}
 
     def flush(path: str) -> None:
-        count, new = store._write(batch, rollups=False)
-        result.rows_inserted += count
-        for meter_id, times in new.items():
-            touched.setdefault(meter_id, []).extend(times)
+        result.rows_inserted += store._write(batch, rollups=False)[0]
         batch.clear()
         if progress:
             progress(path, result)
@@ -113,10 +115,12 @@ def import_poc_csv(store: Store, paths: Iterable[str | Path], meter: str, tz: st
                     result.skipped.append(SkippedRow(path, reader.line_num, str(exc)))
                     continue
                 check_plausible(batch[-1], model, {})
+                add_run(runs.setdefault(batch[-1].meter, []), to_us(naive_utc(batch[-1].timestamp)), store.rules)
                 if len(batch) >= BATCH:
                     flush(path)
         flush(path)
-    store._refresh(touched)
+    ids = {m["name"]: m["id"] for m in store.meters()}
+    store._refresh({ids[name]: r for name, r in runs.items() if name in ids})
     return result
 
 

@@ -51,10 +51,18 @@ def _powered(conn: Connection, query: Any, params: dict[str, Any]) -> tuple[int,
     return (to_us(row[0]), row[1]) if row else None
 
 
-def affected(conn: Connection, meter_id: int, times: list[int], rules: Rules) -> list[tuple[int, int]]:
-    """Merged 15-minute-aligned ranges [lo, hi) whose rollups new readings at `times` change."""
+def add_run(runs: list[tuple[int, int]], t: int, rules: Rules) -> None:
+    """Extend the last run by time `t` or start a new one (cheap bookkeeping for big imports)."""
+    if runs and 0 <= t - runs[-1][1] <= 2 * rules.gap + 2 * QUARTER:
+        runs[-1] = (runs[-1][0], t)
+    elif not (runs and runs[-1][0] <= t <= runs[-1][1]):
+        runs.append((t, t))
+
+
+def affected(conn: Connection, meter_id: int, runs: list[tuple[int, int]], rules: Rules) -> list[tuple[int, int]]:
+    """Merged 15-minute-aligned ranges [lo, hi) whose rollups new readings in `runs` (first, last) change."""
     ranges: list[tuple[int, int]] = []
-    for first, last in clusters(sorted(times), rules):
+    for first, last in runs:
         prev = _powered(conn, st.power_before(), _span(meter_id, first - rules.horizon, first))
         nxt = _powered(conn, st.power_from(), _span(meter_id, last + 1, last + rules.horizon))
         lo = floor15(min(prev[0] if prev else first, first - rules.gap))

@@ -23,7 +23,7 @@ from .refresh import HORIZON, Rules, affected, clusters, refresh
 from .rows import RowWriter
 from .schema import ROLLUP_COLUMNS, ROLLUP_TIMES, ROLLUPS
 
-Touched = dict[int, list[int]]  # meter id -> timestamps (us) of newly inserted readings
+Touched = dict[int, list[tuple[int, int]]]  # meter id -> runs (first, last) of new readings' times (us)
 REBUILD_SLICE = 7 * 86_400 * 1_000_000  # a long rebuild commits week by week: the logger keeps writing
 
 
@@ -125,6 +125,7 @@ class Store:
             for r in readings:
                 by_meter.setdefault(r.meter, {}).setdefault(naive_utc(r.timestamp), r)  # first one wins
             touched: Touched = {}
+            inserted = 0
             known = self._meters(conn)
             for name, batch in by_meter.items():
                 row = known.get(name)
@@ -132,12 +133,13 @@ class Store:
                                                            None, None, update=False)
                 new = self._insert(conn, meter_id, batch)
                 if new:
-                    touched[meter_id] = new
+                    inserted += len(new)
+                    touched[meter_id] = runs = clusters(new, self.rules)
                     if rollups:
                         frozen = _frozen(row.pruned_before if row else None)
-                        for lo, hi in affected(conn, meter_id, new, self.rules):
+                        for lo, hi in affected(conn, meter_id, runs, self.rules):
                             refresh(conn, meter_id, lo, hi, self.rules, frozen)
-            return sum(len(v) for v in touched.values()), touched
+            return inserted, touched
 
     def _insert(self, conn: Connection, meter_id: int, batch: dict[datetime, Reading]) -> list[int]:
         """Insert the readings not stored yet; their timestamps (us)."""
@@ -156,9 +158,9 @@ class Store:
 
     def _refresh(self, touched: Touched) -> None:
         """Bring rollups up to date after writes made with rollups=False (an import)."""
-        for meter_id, times in touched.items():
+        for meter_id, runs in touched.items():
             with self._tx() as conn:
-                ranges = affected(conn, meter_id, times, self.rules)
+                ranges = affected(conn, meter_id, sorted(runs), self.rules)
             for lo, hi in ranges:
                 self._rebuild_range(meter_id, lo, hi)
 
