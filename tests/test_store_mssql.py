@@ -18,7 +18,7 @@ from wattlog.store import statements as st
 from wattlog.store.export import export_rows
 from wattlog.store.migrate import VERSION_TABLE, offline_sql
 from wattlog.store.rows import RowWriter
-from wattlog.store.schema import ROLLUP_COLUMNS, metadata
+from wattlog.store.schema import ROLLUP_COLUMNS, metadata, readings
 
 MSSQL = mssql.dialect()
 T = datetime(2026, 11, 26)
@@ -131,7 +131,12 @@ def test_the_driver_level_batch_insert_for_pymssql():
     assert writer.direct and not writer.positional
     assert writer.sql.startswith("INSERT INTO readings (meter_id, ts, voltage_l12, ")
     assert "VALUES (%(meter_id)s, %(ts)s, %(voltage_l12)s" in writer.sql and "ON CONFLICT" not in writer.sql
-    assert writer.ts_proc is not None  # DATETIME2 values are converted by SQLAlchemy's own processor
+    # pymssql would quote a datetime with milliseconds only: the store sends DATETIME2 as text
+    assert writer.ts_proc(datetime(2026, 11, 26, 8, 0, 0, 123456)) == "2026-11-26 08:00:00.123456"
+    select_bind = readings.c.ts.type.dialect_impl(MSSQL).bind_processor(MSSQL)
+    assert select_bind(datetime(2026, 11, 26, 0, 0, 0, 5)) == "2026-11-26 00:00:00.000005"
+    result = readings.c.ts.type.dialect_impl(MSSQL).result_processor(MSSQL, None)
+    assert result("2026-11-26 08:00:00.1234567") == datetime(2026, 11, 26, 8, 0, 0, 123456)
 
 
 @pytest.mark.parametrize("fragment", ["DATETIME2(6)", "NVARCHAR(64)", "NVARCHAR(200)"])

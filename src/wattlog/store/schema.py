@@ -7,28 +7,48 @@ migrations in `migrations/versions/` create exactly these tables; a test compare
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Double,
-    ForeignKey,
-    Integer,
-    MetaData,
-    Table,
-    Unicode,
-    UnicodeText,
-    UniqueConstraint,
-)
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (Column, DateTime, Dialect, Double, ForeignKey, Integer, MetaData, Table, TypeDecorator,
+                        Unicode, UnicodeText, UniqueConstraint)
 from sqlalchemy.dialects import mssql, mysql
+from sqlalchemy.types import TypeEngine
 
 from ..quantities import QUANTITIES
 
 metadata = MetaData()
 
-# Microseconds on every dialect: SQL Server's DATETIME would round to 1/300 s, MySQL's to 1 s.
-Timestamp = (DateTime()
-             .with_variant(mssql.DATETIME2(precision=6), "mssql")
-             .with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"))
+
+class Timestamp(TypeDecorator[datetime]):
+    """Naive UTC with microseconds on every dialect.
+
+    SQL Server's DATETIME would round to 1/300 s and MySQL's to 1 s, so DATETIME2(6) and
+    DATETIME(6). On SQL Server the value is sent as text: pymssql quotes datetimes with
+    milliseconds only, which would break the primary key (meter, ts) and idempotent replays.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "mssql":
+            return dialect.type_descriptor(mssql.DATETIME2(precision=6))
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is not None and dialect.name == "mssql":
+            return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if isinstance(value, str):  # a driver speaking an old TDS version returns DATETIME2 as text
+            return datetime.fromisoformat(value.strip()[:26])
+        return value
+
+
 # JSON as text (every dialect can store it); NTEXT, SQL Server's default for it, is deprecated.
 JsonText = UnicodeText().with_variant(mssql.NVARCHAR(), "mssql")
 
@@ -41,7 +61,7 @@ meters = Table(
     Column("location", Unicode(200)),
     Column("tags", JsonText),  # JSON object of strings, NULL when none
     # Raw readings before this instant were pruned: rollups that depended on them are kept as they are.
-    Column("pruned_before", Timestamp),
+    Column("pruned_before", Timestamp()),
     UniqueConstraint("site", "name", name="uq_meters_site_name"),
 )
 
@@ -49,7 +69,7 @@ readings = Table(
     "readings", metadata,
     Column("meter_id", Integer, ForeignKey("meters.id", name="fk_readings_meter"), primary_key=True,
            autoincrement=False),
-    Column("ts", Timestamp, primary_key=True),  # naive UTC
+    Column("ts", Timestamp(), primary_key=True),  # naive UTC
     *(Column(name, Double) for name in QUANTITIES),  # NULL = not read or implausible, never 0
     Column("extra", JsonText),  # JSON {name: value} of a model's own quantities, NULL if none
     Column("flags", JsonText),  # JSON {name: "missing: why" | "implausible: why"}, NULL if all ok
@@ -97,13 +117,13 @@ ROLLUP_COLUMNS = tuple(ROLLUP_DOC)
 
 
 def _rollup(name: str) -> Table:
-    cols = [Column(c, Integer if c in ROLLUP_INTS else Timestamp if c in ROLLUP_TIMES else Double,
+    cols = [Column(c, Integer() if c in ROLLUP_INTS else Timestamp() if c in ROLLUP_TIMES else Double(),
                    nullable=c not in ROLLUP_NOT_NULL) for c in ROLLUP_COLUMNS]
     return Table(
         name, metadata,
         Column("meter_id", Integer, ForeignKey("meters.id", name=f"fk_{name}_meter"), primary_key=True,
                autoincrement=False),
-        Column("start", Timestamp, primary_key=True),  # bucket start, naive UTC
+        Column("start", Timestamp(), primary_key=True),  # bucket start, naive UTC
         *cols,
     )
 
