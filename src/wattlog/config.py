@@ -205,7 +205,7 @@ def _database(c: _Checker, entry: dict[str, Any], i: int) -> DatabaseConfig | No
     from sqlalchemy.exc import ArgumentError
 
     where = f"databases[{i}]."
-    c.keys(entry, {"name", "url", "password_env", "password_file"}, where)
+    c.keys(entry, {"name", "url", "password", "password_env", "password_file"}, where)
     url_text = c.string(entry, "url", where)
     if not url_text:
         c.fail(where + "url", "missing", 'e.g. url = "postgresql://wattlog@db.local/wattlog"')

@@ -33,7 +33,8 @@ MAINTENANCE_EVERY = 3600.0
 def build_sinks(cfg: Config) -> list[Sink]:
     sinks: list[Sink] = [DatabaseSink(db, cfg) for db in cfg.databases]
     if cfg.csv_dir is not None:
-        sinks.append(CsvSink(cfg.csv_dir, cfg.tz, {m.name: m.location for m in cfg.meters}, cfg.csv_interval))
+        sinks.append(CsvSink(cfg.csv_dir, cfg.tz, {m.name: m.location for m in cfg.meters}, cfg.csv_interval,
+                             poll=cfg.poll))
     if cfg.mqtt is not None:
         from ..sinks.mqtt import MqttSink
 
@@ -129,9 +130,11 @@ class Service:
         while time.monotonic() < deadline and not all(p.stats.cycles for p in self.pollers):
             if await _sleep(self.stop, 0.2):
                 return
+        # a little after the boundary, so the poll that starts on the same boundary is shown
+        offset = min(0.3 * self.cfg.poll, 5.0)
         while not self.stop.is_set():
             self._summary(self)
-            if await _sleep(self.stop, self.cfg.summary - time.time() % self.cfg.summary):
+            if await _sleep(self.stop, self.cfg.summary - (time.time() - offset) % self.cfg.summary):
                 return
 
     async def _maintenance(self) -> None:
@@ -158,7 +161,7 @@ class Service:
         for s in self.sinks:  # before the first reading, so no sink misses any
             await self.spool.register(s.name)
         await self._seed_today()
-        log.info("wattlog started: site %s, %d meters on %d buses, polling every %g s; sinks: %s",
+        log.info("wattlog started: site %s, %d meter(s) on %d bus(es), polling every %g s; sinks: %s",
                  self.cfg.site, len(self.cfg.meters), len(self.pollers), self.cfg.poll,
                  ", ".join(s.name for s in self.sinks) or "none")
         poll_stop = asyncio.Event()

@@ -56,12 +56,12 @@ def summary_table(site: str, live: LiveState, statuses: dict[str, MeterStatus], 
         kwh = m.kwh_today if m and m.day == now.astimezone(live.tz).strftime("%Y-%m-%d") else None
         total_kw += kw or 0.0
         total_kwh += kwh or 0.0
-        kwh_text = _fmt(kwh, ",.1f") + ("*" if m and m.since_start and kwh is not None else "")
+        kwh_text = _fmt(kwh, ",.2f") + ("*" if m and m.since_start and kwh is not None else "")
         t.add_row(location, _fmt(volts, ".1f"), _fmt(amps, ".1f"), _fmt(kw, ",.2f"),
                   _fmt(v.get("total_power_factor"), ".2f"), _fmt(v.get("frequency"), ".2f"), kwh_text,
                   _status(statuses.get(name), age, poll))
     t.add_section()
-    t.add_row("total", "", "", f"{total_kw:,.2f}", "", "", f"{total_kwh:,.1f}", "")
+    t.add_row("total", "", "", f"{total_kw:,.2f}", "", "", f"{total_kwh:,.2f}", "")
     if any(m.since_start for m in live.meters.values()):
         t.caption = "* since wattlog started today"
     return t

@@ -23,7 +23,8 @@ log = logging.getLogger("wattlog.csv")
 LEGACY = ["timestamp", "voltage_l12", "voltage_l23", "voltage_l31", "voltage_l1", "voltage_l2", "voltage_l3",
           "current_l1", "current_l2", "current_l3", "total_real_power", "total_power_factor", "frequency"]
 COLUMNS = LEGACY + ["meter", "location"] + [q for q in QUANTITIES if q not in LEGACY] + ["quality"]
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # the proof of concept's; milliseconds are added for sub-second polls
+METER = COLUMNS.index("meter")
 
 
 def repair_tail(path: Path) -> int:
@@ -46,11 +47,16 @@ def repair_tail(path: Path) -> int:
 
 
 class _DayFile:
-    """One day's file and the last timestamp written per meter (to skip replays)."""
+    """One day's file and, per meter, the last timestamp written and the rows written at it.
+
+    A batch delivered again after a crash is a suffix of what was written: rows older than the
+    last timestamp, or equal to a row already at it, are skipped. (Timestamps have whole seconds,
+    so several readings of one meter may share one: they differ in their values.)
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.last: dict[str, str] = {}
+        self.last: dict[str, tuple[str, set[tuple[str, ...]]]] = {}
         if path.exists():
             removed = repair_tail(path)
             if removed:
@@ -62,17 +68,28 @@ class _DayFile:
                     raise ValueError(f"{path} has other columns than this version writes")
                 for row in rows:
                     if len(row) == len(COLUMNS):
-                        meter, ts = row[COLUMNS.index("meter")], row[0]
-                        if ts > self.last.get(meter, ""):
-                            self.last[meter] = ts
+                        self.remember(row)
+
+    def remember(self, row: list[str]) -> None:
+        meter, ts = row[METER], row[0]
+        last = self.last.get(meter)
+        if last is None or ts > last[0]:
+            self.last[meter] = (ts, {tuple(row)})
+        elif ts == last[0]:
+            last[1].add(tuple(row))
+
+    def written(self, row: list[str]) -> bool:
+        last = self.last.get(row[METER])
+        return last is not None and (row[0] < last[0] or (row[0] == last[0] and tuple(row) in last[1]))
 
 
 class CsvSink(Sink):
     name = "csv"
 
     def __init__(self, folder: Path, tz: ZoneInfo, locations: dict[str, str], period: float = 300.0,
-                 prefix: str = "wattlog") -> None:
+                 prefix: str = "wattlog", poll: float = 10.0) -> None:
         self.folder, self.tz, self.locations, self.period, self.prefix = folder, tz, locations, period, prefix
+        self.millis = poll < 1.0
         self._files: dict[str, _DayFile] = {}
 
     def _file(self, day: str) -> _DayFile:
@@ -100,15 +117,14 @@ class CsvSink(Sink):
 
     def _write(self, readings: list[Reading]) -> None:
         rows: dict[str, list[list[str]]] = {}
-        latest: dict[tuple[str, str], str] = {}  # (day, meter) -> newest timestamp in this batch
         for r in readings:
             local = r.timestamp.astimezone(self.tz)
-            day, ts = local.strftime("%Y-%m-%d"), local.strftime(TIME_FORMAT)
-            before = latest.get((day, r.meter)) or self._file(day).last.get(r.meter, "")
-            if ts <= before:
+            day = local.strftime("%Y-%m-%d")
+            ts = local.strftime(TIME_FORMAT) + (f".{local.microsecond // 1000:03d}" if self.millis else "")
+            row = self._row(r, ts)
+            if self._file(day).written(row) or row in rows.get(day, ()):
                 continue  # delivered before a crash: already in the file
-            latest[(day, r.meter)] = ts
-            rows.setdefault(day, []).append(self._row(r, ts))
+            rows.setdefault(day, []).append(row)
         for day, day_rows in rows.items():
             f = self._files[day]
             buf = io.StringIO()
@@ -125,8 +141,8 @@ class CsvSink(Sink):
                 except OSError:
                     out.truncate(size)  # e.g. disk full: leave no half row behind
                     raise
-            # only now: a failed write is retried in full
-            f.last.update({m: ts for (d, m), ts in latest.items() if d == day})
+            for row in day_rows:  # only now: a failed write is retried in full
+                f.remember(row)
         if len(self._files) > 1:  # keep only the newest day's file in memory
             newest = max(self._files)
             self._files = {newest: self._files[newest]}
