@@ -6,3 +6,4 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from pg import *  # noqa: E402,F401,F403
+from mqtt import *  # noqa: E402,F401,F403

@@ -417,5 +417,14 @@ def check(config_path: str) -> None:
     click.echo(f"  csv: {cfg.csv_dir or 'off'}; mqtt: {cfg.mqtt.host + ':' + str(cfg.mqtt.port) if cfg.mqtt else 'off'}")
 
 
+def _register() -> None:
+    from .commands.data import export, import_csv
+
+    main.add_command(export)
+    main.add_command(import_csv)
+
+
+_register()
+
 if __name__ == "__main__":
     main()

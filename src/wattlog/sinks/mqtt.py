@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 
 import paho.mqtt.client as mqtt
 
@@ -70,14 +71,17 @@ class MqttSink(Sink):
         if c is None or not self._connected.is_set():
             raise ConnectionError(f"not connected to MQTT broker {self.cfg.host}:{self.cfg.port}")
         infos = [c.publish(topic_for(self.cfg, self.site, r.meter), payload(r), qos=self.cfg.qos) for r in readings]
+        deadline = time.monotonic() + PUBLISH_TIMEOUT
         for info in infos:
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 raise ConnectionError(f"MQTT publish failed: {mqtt.error_string(info.rc)}")
-            if self.cfg.qos > 0:
-                info.wait_for_publish(PUBLISH_TIMEOUT)
-                if not info.is_published():
-                    raise ConnectionError("MQTT broker did not acknowledge within "
-                                          f"{PUBLISH_TIMEOUT:g} s")
+            while self.cfg.qos > 0 and not info.is_published():
+                # A lost connection fails the batch at once; it is published again later.
+                if not self._connected.is_set():
+                    raise ConnectionError(f"lost the MQTT broker {self.cfg.host}:{self.cfg.port}")
+                if time.monotonic() > deadline:
+                    raise ConnectionError(f"MQTT broker did not acknowledge within {PUBLISH_TIMEOUT:g} s")
+                info.wait_for_publish(0.2)
 
     async def deliver(self, readings: list[Reading]) -> None:
         await asyncio.to_thread(self._publish, readings)
