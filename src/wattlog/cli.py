@@ -221,10 +221,17 @@ def sim(tcp, rtu_tcp, serial_link, units, baud, pace, latency_ms, faults, link_d
         baud=baud, pace=pace, latency_ms=latency_ms, faults=fault_rates, link_down_seconds=link_down_seconds,
         exception_code=exception_code, refuse=refused, seed=seed, speed=speed, tz=tz)
     logging.getLogger("wattlog.sim").setLevel(logging.INFO)
+
+    async def serve() -> None:
+        import signal
+
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # stop cleanly: the pty link is removed
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await run_sim(options, stop)
+
     try:
-        asyncio.run(run_sim(options))
-    except KeyboardInterrupt:
-        pass
+        asyncio.run(serve())
     except (WattlogError, ValueError, OSError) as exc:
         _fail(str(exc))
 

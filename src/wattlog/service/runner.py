@@ -153,10 +153,12 @@ class Service:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        handled = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
                 loop.add_signal_handler(sig, self.stop.set)
-            except (NotImplementedError, RuntimeError):
+                handled.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread (tests)
         for s in self.sinks:  # before the first reading, so no sink misses any
             await self.spool.register(s.name)
@@ -175,6 +177,8 @@ class Service:
             await self.stop.wait()
         finally:
             await self._shutdown(poll_stop, tasks, helpers, workers)
+            for sig in handled:
+                loop.remove_signal_handler(sig)
 
     async def _shutdown(self, poll_stop: asyncio.Event, tasks: list[asyncio.Task], helpers: list[asyncio.Task],
                         workers: list[asyncio.Task]) -> None:
