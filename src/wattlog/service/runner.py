@@ -68,6 +68,7 @@ class Service:
         self.started = datetime.now(timezone.utc)
         self._buffer: list[Reading] = []
         self._spool_failing = False
+        self._bus_seconds: dict[str, float] = {}
         self._summary = summary
         self.stop = asyncio.Event()
 
@@ -137,9 +138,20 @@ class Service:
             if await _sleep(self.stop, self.cfg.summary - (time.time() - offset) % self.cfg.summary):
                 return
 
+    def _log_bus_stats(self, seconds: float) -> None:
+        for p in self.pollers:
+            st = p.stats
+            busy = 100 * (st.bus_seconds - self._bus_seconds.get(p.bus, 0.0)) / seconds
+            self._bus_seconds[p.bus] = st.bus_seconds
+            log.info("bus %s: %d requests, %d replies, %d no answer, %d bad frames, %d refused, %d reconnects, "
+                     "%d missed cycles; busy %.1f %% of the last hour, last cycle %.2f s", p.bus, st.requests,
+                     st.replies, st.no_answer, st.bad_frames, st.refused, st.reconnects, st.missed_cycles, busy,
+                     st.last_cycle_seconds)
+
     async def _maintenance(self) -> None:
         names = [s.name for s in self.sinks]
         while not await _sleep(self.stop, MAINTENANCE_EVERY):
+            self._log_bus_stats(MAINTENANCE_EVERY)
             try:
                 n = await self.spool.prune(names)
                 log.debug("spool: %d delivered readings removed", n)
