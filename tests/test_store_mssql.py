@@ -30,7 +30,7 @@ def sql(element: ClauseElement) -> str:
 
 def test_every_table_compiles_with_datetime2_and_its_primary_key():
     ddl = {t.name: str(CreateTable(t).compile(dialect=MSSQL)) for t in metadata.sorted_tables}
-    assert set(ddl) == {"meters", "readings", "rollup_15m", "rollup_1h", "rollup_1d"}
+    assert set(ddl) == {"meters", "readings", "rollup_15m", "rollup_1h", "rollup_1d", "rollup_1mo"}
     assert "id INTEGER NOT NULL IDENTITY" in ddl["meters"]
     assert "CONSTRAINT uq_meters_site_name UNIQUE (site, name)" in ddl["meters"]
     assert "tags NVARCHAR(max) NULL" in ddl["meters"]
@@ -40,23 +40,28 @@ def test_every_table_compiles_with_datetime2_and_its_primary_key():
     for q in QUANTITIES:
         assert f"{q} DOUBLE PRECISION NULL" in ddl["readings"]
     assert "flags NVARCHAR(max) NULL" in ddl["readings"] and "NTEXT" not in ddl["readings"]
-    for name in ("rollup_15m", "rollup_1h", "rollup_1d"):
+    for name in ("rollup_15m", "rollup_1h", "rollup_1d", "rollup_1mo"):
         assert "start DATETIME2(6) NOT NULL" in ddl[name] and "PRIMARY KEY (meter_id, start)" in ddl[name]
         assert "counter_first_ts DATETIME2(6) NULL" in ddl[name]
         for c in ROLLUP_COLUMNS:
             assert f"\n\t{c} " in ddl[name]
     assert all(" DATETIME " not in d and " DATETIME," not in d for d in ddl.values())
+    assert "quarters VARBINARY(max) NULL" in ddl["rollup_1d"] and "quarters" not in ddl["rollup_1mo"]
+    assert all("IMAGE" not in d for d in ddl.values())  # deprecated on SQL Server
 
 
 def test_the_alembic_migration_script_for_sql_server():
     script = offline_sql("mssql")
     assert f"CREATE TABLE {VERSION_TABLE}" in script
     assert f"INSERT INTO {VERSION_TABLE} (version_num)" in script and "VALUES ('0001')" in script
-    for table in ("meters", "readings", "rollup_15m", "rollup_1h", "rollup_1d"):
+    assert f"UPDATE {VERSION_TABLE} SET version_num='0002' WHERE {VERSION_TABLE}.version_num = '0001'" in script
+    for table in ("meters", "readings", "rollup_15m", "rollup_1h", "rollup_1d", "rollup_1mo"):
         assert f"CREATE TABLE {table} (" in script
     assert "ts DATETIME2(6) NOT NULL" in script and "PRIMARY KEY (meter_id, ts)" in script
-    assert "NTEXT" not in script and "\nGO\n" in script
-    assert script.count("DATETIME2(6)") == 1 + 1 + 3 * 3  # pruned_before, ts, 3 x (start, 2 counter ts)
+    assert "NTEXT" not in script and "IMAGE" not in script and "\nGO\n" in script
+    assert "ALTER TABLE rollup_1d ADD quarters VARBINARY(max) NULL;" in script
+    assert script.index("-- Running upgrade 0001 -> 0002") < script.index("CREATE TABLE rollup_1mo (")
+    assert script.count("DATETIME2(6)") == 1 + 1 + 4 * 3  # pruned_before, ts, 4 x (start, 2 counter ts)
 
 
 def test_key_statements_compile_for_sql_server():
@@ -76,6 +81,10 @@ def test_key_statements_compile_for_sql_server():
     assert sql(st.drop_rollups(rollup_1h)).startswith("DELETE FROM rollup_1h WHERE rollup_1h.meter_id = ")
     assert sql(st.add_rollups(rollup_1h)).startswith("INSERT INTO rollup_1h (meter_id, start, samples")
     assert "ORDER BY rollup_1h.start" in sql(st.rollups_of(rollup_1h, 1, T, None))
+    from wattlog.store.schema import rollup_1d, rollup_1mo
+    assert sql(st.drop_rollups(rollup_1mo)).startswith("DELETE FROM rollup_1mo WHERE rollup_1mo.meter_id = ")
+    assert "quarters" not in sql(st.rollup_values(rollup_1d)) and "quarters" not in sql(st.rollups_of(rollup_1d, 1, T, None))
+    assert "rollup_1d.quarters IS NULL GROUP BY rollup_1d.meter_id" in sql(st.unpacked_days())
     assert sql(st.set_pruned()).startswith("UPDATE meters SET pruned_before=")
 
 
@@ -100,8 +109,10 @@ def test_every_statement_the_store_issues_compiles_for_sql_server(tmp_path):
     store.write(batch)
     store.write([Reading("new", t0, "rx380", {"frequency": 50.0})])
     list(store.readings("office", t0, t0 + timedelta(hours=1)))
-    for period in ("15m", "1h", "1d"):
+    for period in ("15m", "1h", "1d", "1mo"):
         store.rollups(period, "office", t0, t0 + timedelta(days=1))
+    store.packed_days("office", t0, t0 + timedelta(days=1), ("energy_kwh", "counter_first_ts"))
+    store.extent()
     store.meters()
     store.rebuild_rollups()
     store.rebuild_rollups("office", t0, t0 + timedelta(minutes=30))
@@ -117,9 +128,11 @@ def test_every_statement_the_store_issues_compiles_for_sql_server(tmp_path):
         text_ = sql(element)
         assert text_ and "ON CONFLICT" not in text_ and "LIMIT" not in text_
         kinds.add(text_.split()[0] + " " + next(w for w in text_.split() if w in (
-            "readings", "meters", "rollup_15m", "rollup_1h", "rollup_1d", "readings.ts", "meters.id")))
+            "readings", "meters", "rollup_15m", "rollup_1h", "rollup_1d", "rollup_1mo", "readings.ts",
+            "meters.id", "rollup_1d.start", "rollup_1d.meter_id")))
     assert len(seen) > 30
-    for needed in ("DELETE readings", "INSERT rollup_15m", "DELETE rollup_1d", "UPDATE meters", "SELECT readings.ts"):
+    for needed in ("DELETE readings", "INSERT rollup_15m", "DELETE rollup_1d", "UPDATE meters", "SELECT readings.ts",
+                   "INSERT rollup_1mo", "DELETE rollup_1mo"):
         assert needed in kinds, (needed, kinds)
 
 

@@ -37,45 +37,56 @@ def floor15(us: int) -> int:
     return us - us % QUARTER
 
 
+HOUR, DAY, MONTH = 0, 1, 2
+
+
 class LocalBuckets:
-    """Site-local hours and days, as naive-UTC microsecond boundaries."""
+    """Site-local hours, days and calendar months, as naive-UTC microsecond boundaries."""
 
     def __init__(self, tz: str) -> None:
         self.tz = ZoneInfo(tz)
-        self._cache: dict[tuple[bool, int], int] = {}
+        self._cache: dict[tuple[int, int], int] = {}
 
-    def _floor(self, us: int, day: bool) -> int:
+    def _floor(self, us: int, kind: int) -> int:
         local = aware(from_us(us), self.tz)
         local = local.replace(minute=0, second=0, microsecond=0)
-        if day:
+        if kind >= DAY:
             local = local.replace(hour=0)
+        if kind == MONTH:
+            local = local.replace(day=1)
         return to_us(naive_utc(local))
 
-    def _cached(self, us: int, day: bool) -> int:
-        key = (day, floor15(us))
+    def _cached(self, us: int, kind: int) -> int:
+        key = (kind, floor15(us))
         found = self._cache.get(key)
         if found is None:
             if len(self._cache) > 200_000:  # a rebuild of years: keep memory bounded
                 self._cache.clear()
-            found = self._cache[key] = self._floor(key[1], day)
+            found = self._cache[key] = self._floor(key[1], kind)
         return found
 
     def hour(self, us: int) -> int:
         """Start of the local hour holding `us` (a 15-minute boundary in UTC)."""
-        return self._cached(us, False)
+        return self._cached(us, HOUR)
 
     def day(self, us: int) -> int:
         """Start of the local day holding `us`."""
-        return self._cached(us, True)
+        return self._cached(us, DAY)
+
+    def month(self, us: int) -> int:
+        """Start of the local calendar month holding `us`."""
+        return self._cached(us, MONTH)
 
     def floor(self, period: str) -> Callable[[int], int]:
-        return {"15m": floor15, "1h": self.hour, "1d": self.day}[period]
+        return {"15m": floor15, "1h": self.hour, "1d": self.day, "1mo": self.month}[period]
 
     def span(self, period: str, lo: int, hi: int) -> tuple[int, int]:
         """The whole buckets of `period` that overlap [lo, hi): (start of first, end of last)."""
         floor = self.floor(period)
         start = floor(lo)
         last = floor(hi - 1)
+        if period == "1mo":  # a month is at most 31 days (and a DST hour): 32 days on is the next one
+            return start, floor(last + 32 * 86_400 * SECOND)
         end = floor15(last) + QUARTER
         while floor(end) == last:  # walk to the next boundary: local hours/days vary with DST
             end += QUARTER

@@ -1,5 +1,8 @@
 """Keeping rollups current: which buckets new readings affect, and recomputing them by key range.
 
+15-minute rows come from raw readings; hours and days (with the day's packed quarter-hours) from
+15-minute rows; months from days: every level in the same transaction as the readings.
+
 A 15-minute bucket [a, b) depends only on readings in [a - gap, b + gap] and on the nearest
 readings with power before a and from b on, up to HORIZON away (a gap is measured between them).
 So new readings affect the buckets from the previous powered reading (or t - gap) to the next one
@@ -16,8 +19,9 @@ from sqlalchemy import Connection
 
 from . import statements as st
 from .buckets import QUARTER, SECOND, LocalBuckets, floor15, from_us, to_us
+from .quarters import pack
 from .rollup import combine, compute_15m
-from .schema import ROLLUPS, rollup_15m
+from .schema import ROLLUPS, rollup_1d, rollup_1mo, rollup_15m
 
 HORIZON = 86_400 * SECOND  # a longer silence is an outage: its buckets get no rows, not gap_s
 CHUNK = 96 * QUARTER  # one day of 15-minute buckets per pass over raw rows
@@ -100,7 +104,7 @@ def recompute_15m(conn: Connection, meter_id: int, lo: int, hi: int, rules: Rule
 
 
 def recompute_coarse(conn: Connection, meter_id: int, lo: int, hi: int, rules: Rules) -> None:
-    """Rebuild the local hours and days overlapping [lo, hi) from rollup_15m."""
+    """Rebuild the local hours and days overlapping [lo, hi) from rollup_15m, then their months."""
     day_start, day_end = rules.buckets.span("1d", lo, hi)  # local days hold whole local hours
     fine = [dict(r._mapping) for r in conn.execute(st.rollup_rows(rollup_15m), _span(meter_id, day_start, day_end))]
     for r in fine:
@@ -108,10 +112,26 @@ def recompute_coarse(conn: Connection, meter_id: int, lo: int, hi: int, rules: R
     for period in ("1h", "1d"):
         floor = rules.buckets.floor(period)
         start, end = rules.buckets.span(period, lo, hi)
-        rows = [(key, combine(list(group))) for key, group in
-                groupby((r for r in fine if start <= r["_us"] < end), key=lambda r: floor(r["_us"]))]
+        rows: list[tuple[int, dict[str, Any]]] = []
+        for key, group in groupby((r for r in fine if start <= r["_us"] < end), key=lambda r: floor(r["_us"])):
+            members = list(group)
+            row = combine(members)
+            if period == "1d":  # the day's quarter-hours packed, for year-long reports (quarters.py)
+                row["quarters"] = pack(members, key, rules.buckets.span("1d", key, key + 1)[1])
+            rows.append((key, row))
         conn.execute(st.drop_rollups(ROLLUPS[period]), _span(meter_id, start, end))
         _insert(conn, period, meter_id, rows)
+    recompute_months(conn, meter_id, lo, hi, rules)
+
+
+def recompute_months(conn: Connection, meter_id: int, lo: int, hi: int, rules: Rules) -> None:
+    """Rebuild the local calendar months overlapping [lo, hi) from rollup_1d (at most 31 rows each)."""
+    start, end = rules.buckets.span("1mo", lo, hi)
+    days = [dict(r._mapping) for r in conn.execute(st.rollup_values(rollup_1d), _span(meter_id, start, end))]
+    month = rules.buckets.month
+    rows = [(key, combine(list(group))) for key, group in groupby(days, key=lambda r: month(to_us(r["start"])))]
+    conn.execute(st.drop_rollups(rollup_1mo), _span(meter_id, start, end))
+    _insert(conn, "1mo", meter_id, rows)
 
 
 def _insert(conn: Connection, period: str, meter_id: int, rows: list[tuple[int, dict[str, Any]]]) -> None:

@@ -1,4 +1,4 @@
-"""The tables: meters, raw readings, and 15-minute, hourly and daily rollups per meter.
+"""The tables: meters, raw readings, and 15-minute, hourly, daily and monthly rollups per meter.
 
 Times are naive UTC everywhere in the database (DATETIME2 on SQL Server, whose DATETIME keeps only
 3.33 ms; TIMESTAMP WITHOUT TIME ZONE on PostgreSQL; microsecond text on SQLite). The Alembic
@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (Column, DateTime, Dialect, Double, ForeignKey, Integer, MetaData, Table, TypeDecorator,
-                        Unicode, UnicodeText, UniqueConstraint)
+from sqlalchemy import (Column, DateTime, Dialect, Double, ForeignKey, Integer, LargeBinary, MetaData, Table,
+                        TypeDecorator, Unicode, UnicodeText, UniqueConstraint)
 from sqlalchemy.dialects import mssql, mysql
 from sqlalchemy.types import TypeEngine
 
@@ -51,6 +51,8 @@ class Timestamp(TypeDecorator[datetime]):
 
 # JSON as text (every dialect can store it); NTEXT, SQL Server's default for it, is deprecated.
 JsonText = UnicodeText().with_variant(mssql.NVARCHAR(), "mssql")
+# Bytes: IMAGE, SQL Server's default for LargeBinary, is deprecated too.
+Blob = LargeBinary().with_variant(mssql.VARBINARY("max"), "mssql")
 
 meters = Table(
     "meters", metadata,
@@ -116,7 +118,7 @@ ROLLUP_TIMES = ("counter_first_ts", "counter_last_ts")
 ROLLUP_COLUMNS = tuple(ROLLUP_DOC)
 
 
-def _rollup(name: str) -> Table:
+def _rollup(name: str, *extra: Column[Any]) -> Table:
     cols = [Column(c, Integer() if c in ROLLUP_INTS else Timestamp() if c in ROLLUP_TIMES else Double(),
                    nullable=c not in ROLLUP_NOT_NULL) for c in ROLLUP_COLUMNS]
     return Table(
@@ -125,10 +127,13 @@ def _rollup(name: str) -> Table:
                autoincrement=False),
         Column("start", Timestamp(), primary_key=True),  # bucket start, naive UTC
         *cols,
+        *extra,
     )
 
 
 rollup_15m = _rollup("rollup_15m")  # 15-minute buckets aligned in UTC, so in every local time too
 rollup_1h = _rollup("rollup_1h")  # site-local hours, built from rollup_15m
-rollup_1d = _rollup("rollup_1d")  # site-local days, built from rollup_15m
-ROLLUPS = {"15m": rollup_15m, "1h": rollup_1h, "1d": rollup_1d}
+# site-local days, built from rollup_15m; `quarters` packs the day's 15-minute values (see quarters.py)
+rollup_1d = _rollup("rollup_1d", Column("quarters", Blob))
+rollup_1mo = _rollup("rollup_1mo")  # site-local calendar months, built from rollup_1d (revision 0002)
+ROLLUPS = {"15m": rollup_15m, "1h": rollup_1h, "1d": rollup_1d, "1mo": rollup_1mo}

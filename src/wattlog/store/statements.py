@@ -14,7 +14,7 @@ from sqlalchemy import Delete, Insert, Select, Table, Update, and_, bindparam, d
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .rollup import RAW
-from .schema import meters, readings
+from .schema import ROLLUP_COLUMNS, meters, readings, rollup_1d
 
 R = readings.c
 M, LO, HI = bindparam("m"), bindparam("lo"), bindparam("hi")
@@ -95,6 +95,34 @@ def rollup_rows(table: Table) -> Select:
 
 
 @cache
+def rollup_values(table: Table) -> Select:
+    """Rollup rows with lo <= start < hi, in time order, without rollup_1d's packed quarters."""
+    c = table.c
+    return (select(c.meter_id, c.start, *(c[name] for name in ROLLUP_COLUMNS))
+            .where(c.meter_id == M, c.start >= LO, c.start < HI).order_by(c.start))
+
+
+@cache
+def rollup_bounds(table: Table) -> Select:
+    """First and last bucket start of meter :m."""
+    return select(func.min(table.c.start), func.max(table.c.start)).where(table.c.meter_id == M)
+
+
+@cache
+def last_energy(table: Table) -> Select:
+    """The start of meter :m's last bucket with energy (walks the primary key backwards)."""
+    c = table.c
+    return select(c.start).where(c.meter_id == M, c.energy_kwh.is_not(None)).order_by(c.start.desc()).limit(1)
+
+
+@cache
+def unpacked_days() -> Select:
+    """Per meter, the first and last day row without packed quarters (rows of schema 0001)."""
+    c = rollup_1d.c
+    return select(c.meter_id, func.min(c.start), func.max(c.start)).where(c.quarters.is_(None)).group_by(c.meter_id)
+
+
+@cache
 def rollup_keys(table: Table) -> Select:
     c = table.c
     return select(c.start).where(c.meter_id == M, c.start >= LO, c.start < HI)
@@ -139,8 +167,11 @@ def raw_rows(meter_id: int, lo: datetime | None, hi: datetime | None) -> Select:
     return q.order_by(R.ts)
 
 
-def rollups_of(table: Table, meter_id: int, lo: datetime | None, hi: datetime | None) -> Select:
-    q = select(table).where(table.c.meter_id == meter_id)
+def rollups_of(table: Table, meter_id: int, lo: datetime | None, hi: datetime | None,
+               *extra: str) -> Select:
+    """Rollup rows of one meter, lo <= start < hi: the key, every ROLLUP_DOC column and `extra` ones."""
+    c = table.c
+    q = select(c.meter_id, c.start, *(c[name] for name in (*ROLLUP_COLUMNS, *extra))).where(c.meter_id == meter_id)
     if lo is not None:
         q = q.where(table.c.start >= lo)
     if hi is not None:

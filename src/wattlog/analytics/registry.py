@@ -1,0 +1,50 @@
+"""The reports by name: what `wattlog report NAME`, the web API and exporters look up.
+
+A report is a function (store, start, end, settings, location=None, **options) -> result, where
+the result is a dataclass with a `tables()` method (list of tables.Table) and is JSON-ready
+through tables.to_jsonable. Functions are named "module:function" and imported on first use.
+To add one, add one line to REPORTS, e.g. the tariff engine's:
+
+    "cost": ReportSpec("wattlog.analytics.cost:cost_report", "cost per location by tariff component",
+                       "wattlog report cost --config site.toml --from 2026-10-01 --to 2026-11-01"),
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    target: str  # "module:function"
+    summary: str  # one line for --help
+    example: str  # a command line for --help
+    options: tuple[str, ...] = ()  # extra keyword options it takes: by, resolution, window, top
+
+    @property
+    def run(self) -> Callable[..., Any]:
+        module, _, name = self.target.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+REPORTS: dict[str, ReportSpec] = {
+    "ranking": ReportSpec("wattlog.analytics.ranking:ranking", "locations by kWh and share; the unmetered remainder",
+                          "wattlog report ranking --config site.toml --from 2026-10-01 --to 2026-11-01"),
+    "heatmap": ReportSpec("wattlog.analytics.heatmap:heatmap", "kWh by hour of day × date (or × weekday, averaged)",
+                          "wattlog report heatmap --db sqlite:///data/wattlog.db --from 2026-10-01 --to 2026-11-01 "
+                          "--by weekday --location workshop", ("by",)),
+    "profile": ReportSpec("wattlog.analytics.profile:profile", "average daily load curve: working vs other days",
+                          "wattlog report profile --config site.toml --from 2026-09-01 --to 2026-12-01 "
+                          "--resolution 15 --format csv > profile.csv", ("resolution",)),
+    "demand": ReportSpec("wattlog.analytics.demand:demand", "maximum demand per month, coincident kW, top blocks",
+                         "wattlog report demand --config site.toml --from 2026-01-01 --to 2027-01-01 "
+                         "--window 15 --top 3", ("window", "top")),
+    "afterhours": ReportSpec("wattlog.analytics.afterhours:afterhours", "kWh outside working hours; night base load",
+                             "wattlog report afterhours --config site.toml --from 2026-10-01 --to 2026-11-01 "
+                             "--working-hours 08:00-18:00 --holiday 2026-10-20"),
+    "quality": ReportSpec("wattlog.analytics.quality:quality", "voltage, unbalance, power factor, frequency",
+                          "wattlog report quality --db sqlite:///data/wattlog.db --from 2026-10-01 --to 2026-11-01 "
+                          "--format json"),
+}

@@ -1,0 +1,75 @@
+"""Shared types: 15-minute energy intervals and maximum demand over clock-aligned blocks.
+
+`intervals.py` builds Interval lists from the store's rollups; the reports and the tariff engine
+consume them. Everything here is pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+STEP = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Energy of one meter or location in one 15-minute interval, site-local time."""
+
+    start: datetime  # aware, in the site's time zone
+    kwh: float  # real energy (reconciled with the counter where its resolution allows)
+    kvarh: float = 0.0
+    kvah: float = 0.0
+    covered_s: float = 900.0  # seconds of the interval the energy was measured over
+    gap_s: float = 0.0  # seconds inside a gap: energy there is unknown, never filled in
+
+    @property
+    def end(self) -> datetime:
+        return self.start + STEP
+
+
+@dataclass(frozen=True)
+class Demand:
+    """The highest average kW over one block of the demand window."""
+
+    kw: float
+    start: datetime
+    end: datetime
+    kwh: float
+    complete: bool  # False when a gap lies inside the block: the true maximum may be higher
+
+
+def max_demand(intervals: Iterable[Interval], window_minutes: int = 30,
+               counts: Callable[[datetime], bool] | None = None) -> Demand | None:
+    """Maximum demand over blocks of `window_minutes` aligned to the clock (08:00–08:30, …),
+    computed from energy (kWh in the block × 60 / window). `counts(block_start)` limits which
+    blocks are recorded (e.g. the tariff's peak period); None records every block."""
+    best: Demand | None = None
+    for d in demand_blocks(intervals, window_minutes, counts):
+        if best is None or d.kw > best.kw:  # the earliest of equal blocks
+            best = d
+    return best
+
+
+def demand_blocks(intervals: Iterable[Interval], window_minutes: int = 30,
+                  counts: Callable[[datetime], bool] | None = None) -> list[Demand]:
+    """Every clock-aligned block that holds intervals, in time order, with its average kW
+    (the same blocks max_demand chooses from; for top-N lists and early warnings)."""
+    if window_minutes % 15 or window_minutes <= 0:
+        raise ValueError("the demand window must be a multiple of 15 minutes")
+    per_block = window_minutes // 15
+    blocks: dict[datetime, list[Interval]] = {}
+    for iv in intervals:
+        local = iv.start
+        minute = (local.hour * 60 + local.minute) // window_minutes * window_minutes
+        block = local.replace(hour=minute // 60, minute=minute % 60, second=0, microsecond=0)
+        blocks.setdefault(block, []).append(iv)
+    out: list[Demand] = []
+    for start, ivs in sorted(blocks.items()):
+        if counts is not None and not counts(start):
+            continue
+        kwh = sum(i.kwh for i in ivs)
+        complete = len(ivs) == per_block and all(i.gap_s == 0 for i in ivs)
+        out.append(Demand(kwh * 60 / window_minutes, start, start + timedelta(minutes=window_minutes), kwh, complete))
+    return out
