@@ -47,4 +47,7 @@ REPORTS: dict[str, ReportSpec] = {
     "quality": ReportSpec("wattlog.analytics.quality:quality", "voltage, unbalance, power factor, frequency",
                           "wattlog report quality --db sqlite:///data/wattlog.db --from 2026-10-01 --to 2026-11-01 "
                           "--format json"),
+    "cost": ReportSpec("wattlog.analytics.cost:cost_report", "estimated bill per location and component; what-if",
+                       "wattlog report cost --config site.toml --from 2025-08-01 --to 2025-09-01 "
+                       "--tariff my-tnb-mv-tou-2025 --what-if my-tnb-mv-general-2025", ("tariff", "what_if", "by")),
 }
