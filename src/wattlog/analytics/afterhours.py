@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
+from functools import lru_cache
 
 from ..store import Store
-from .calendar import day_kind, in_window
+from .calendar import day_kind, in_window, window_slices
 from .common import Header, by_location, header
-from .days import Frame, LocationDay, load
+from .days import Frame, LocationDay, load, no_gc
 from .settings import ReportSettings
 from .tables import Table, pct, r
 
@@ -52,7 +53,8 @@ def afterhours(store: Store, start: date, end: date, settings: ReportSettings | 
                location: str | None = None) -> AfterHoursReport:
     """kWh by working time, evenings, days off and holidays, and the night base load, per location."""
     settings = settings or ReportSettings(timezone=store.tz.key)
-    return afterhours_of(load(store, start, end, settings), location)
+    with no_gc():
+        return afterhours_of(load(store, start, end, settings), location)
 
 
 def afterhours_of(frame: Frame, location: str | None = None) -> AfterHoursReport:
@@ -71,7 +73,7 @@ def afterhours_of(frame: Frame, location: str | None = None) -> AfterHoursReport
             elif kind == "off":
                 off += total
             else:
-                inside = sum(v for v, w in zip(d.kwh, in_window(d.grid.minutes, st.working_hours)) if w)
+                inside = sum(sum(d.kwh[a:b]) for a, b in window_slices(d.grid.minutes, st.working_hours))
                 work += inside
                 evening += total - inside
             low = night_minimum(d, st)
@@ -88,12 +90,19 @@ def afterhours_of(frame: Frame, location: str | None = None) -> AfterHoursReport
 def night_minimum(day: LocationDay, settings: ReportSettings) -> float | None:
     """The lowest average kW over a whole hour (four quarters in a row, sliding by 15 minutes)
     inside the day's base window; None unless some hour there is complete (no gap)."""
-    mask = in_window(day.grid.minutes, settings.base_hours)
     best: float | None = None
     kwh, gap, present = day.kwh, day.gap, day.present
-    for i in range(len(mask) - 3):
-        if all(mask[i + k] and present[i + k] and gap[i + k] == 0 for k in range(4)):
+    for i in _hour_starts(day.grid.minutes, settings.base_hours):
+        if gap[i] == gap[i + 1] == gap[i + 2] == gap[i + 3] == 0 and present[i] and present[i + 1] and \
+                present[i + 2] and present[i + 3]:
             kw = kwh[i] + kwh[i + 1] + kwh[i + 2] + kwh[i + 3]  # kWh in one hour = average kW
             if best is None or kw < best:
                 best = kw
     return best
+
+
+@lru_cache(maxsize=64)
+def _hour_starts(minutes: tuple[int, ...], window: tuple[time, time]) -> tuple[int, ...]:
+    """Quarter indices that start a whole hour inside the window."""
+    mask = in_window(minutes, window)
+    return tuple(i for i in range(len(mask) - 3) if all(mask[i:i + 4]))

@@ -27,11 +27,9 @@ class DayGrid:
     def weekday(self) -> int:
         return self.day.weekday()
 
-    def starts(self) -> list[datetime]:
+    def starts(self) -> tuple[datetime, ...]:
         """Aware local start of every quarter (computed in UTC: wall-clock arithmetic is wrong at DST)."""
-        u = self.start.astimezone(UTC)
-        tz = self.start.tzinfo
-        return [(u + i * STEP).astimezone(tz) for i in range(self.n)]
+        return _starts(self.start.tzinfo, self.day)  # type: ignore[arg-type]
 
     def hours(self) -> list[int]:
         return [m // 60 for m in self.minutes]
@@ -48,6 +46,13 @@ def day_grid(tz: ZoneInfo, day: date) -> DayGrid:
         u = start.astimezone(UTC)
         minutes = tuple((t.hour * 60 + t.minute) for t in ((u + i * STEP).astimezone(tz) for i in range(n)))
     return DayGrid(day, start, end, n, minutes)
+
+
+@lru_cache(maxsize=8192)
+def _starts(tz: ZoneInfo, day: date) -> tuple[datetime, ...]:
+    g = day_grid(tz, day)
+    u = g.start.astimezone(UTC)
+    return tuple((u + i * STEP).astimezone(tz) for i in range(g.n))
 
 
 def local_midnight(tz: ZoneInfo, day: date) -> datetime:
@@ -76,6 +81,19 @@ def in_window(minutes: tuple[int, ...], window: tuple[time, time]) -> tuple[bool
     """Which quarters start inside a local [from, to) window (to 00:00 = midnight)."""
     a, b = _minute(window[0]), _minute(window[1]) or 1440
     return tuple(a <= m < b for m in minutes)
+
+
+@lru_cache(maxsize=256)
+def window_slices(minutes: tuple[int, ...], window: tuple[time, time]) -> tuple[tuple[int, int], ...]:
+    """The runs [a, b) of quarter indices inside a window: sum(kwh[a:b]) beats a mask in a loop."""
+    out: list[tuple[int, int]] = []
+    for i, inside in enumerate(in_window(minutes, window)):
+        if inside:
+            if out and out[-1][1] == i:
+                out[-1] = (out[-1][0], i + 1)
+            else:
+                out.append((i, i + 1))
+    return tuple(out)
 
 
 def working_mask(grid: DayGrid, settings: ReportSettings) -> tuple[bool, ...]:

@@ -56,13 +56,14 @@ def remainder_days(site: list[LocationDay], parts: list[list[LocationDay]]) -> l
         if others:
             summed = [sum(t) for t in zip(*(o.kwh for o in others))]
             kwh = [a - b for a, b in zip(d.kwh, summed)]
-        gap = [max(t) for t in zip(d.gap, *(o.gap for o in others))]
-        out.append(LocationDay(UNMETERED, d.grid, kwh, gap, d.present, d.parts))
+        gapped = [x.gap for x in (d, *others) if x.has_gap]
+        gap = [max(t) for t in zip(*gapped)] if gapped else None
+        out.append(LocationDay(UNMETERED, d.grid, [p for x in (d, *others) for p in x.parts], kwh, gap, d.present))
     return out
 
 
 def unknown_hours(days: list[LocationDay]) -> float:
-    return sum(sum(d.gap) for d in days) / 3600
+    return sum(sum(d.gap) for d in days if d.has_gap) / 3600
 
 
 def notes(frame: Frame) -> list[str]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
+from operator import add
 from typing import Any
 
 from ..store import Store
@@ -53,34 +58,114 @@ def reconcile(integrated: float | None, counter: float | None, settings: ReportS
     return ratio, SCALED
 
 
-@dataclass
 class MeterDay:
-    """One meter on one local day: per quarter the reconciled kWh and the seconds of unknown energy."""
+    """One meter on one local day: per quarter the reconciled kWh and the seconds of unknown energy.
 
-    meter: str
-    location: str
-    grid: DayGrid
-    check: DayCheck
-    kwh: list[float]  # reconciled; 0.0 where unknown (see gap)
-    gap: list[float]  # seconds of the quarter whose energy is unknown (a gap, or no data at all)
-    present: list[bool] | None  # None: the meter existed all day; else False before its first data
-    row: dict[str, Any] | None  # the day rollup row (None: no data that day)
+    A day whose rollup says every second was measured (covered_s = the day, no gap) is unpacked only
+    when a report asks for its quarters: a ranking needs the day's total alone.
+    """
+
+    __slots__ = ("meter", "location", "grid", "check", "present", "row", "total", "has_gap", "_kwh", "_gap")
+
+    def __init__(self, meter: str, location: str, grid: DayGrid, check: DayCheck, kwh: list[float] | None,
+                 gap: list[float] | None, present: list[bool] | None, row: dict[str, Any] | None, total: float,
+                 has_gap: bool) -> None:
+        self.meter, self.location, self.grid, self.check = meter, location, grid, check
+        self.present = present  # None: the meter existed all day; else False before its first data
+        self.row = row  # the day rollup row (None: no data that day)
+        self.total = total  # Σ kwh
+        self.has_gap = has_gap  # some quarter with unknown energy
+        self._kwh, self._gap = kwh, gap
+
+    @property
+    def kwh(self) -> list[float]:
+        """Reconciled kWh per quarter; 0.0 where unknown (see gap). Read-only (may be shared)."""
+        if self._kwh is None:
+            e = self.row["quarters"]["energy_kwh"]  # type: ignore[index]
+            f = self.check.factor
+            self._kwh = e if f == 1.0 else [v * f for v in e]
+        return self._kwh
+
+    @property
+    def gap(self) -> list[float]:
+        """Seconds of each quarter whose energy is unknown (a gap, or no data at all)."""
+        if self._gap is None:
+            self._gap = _zeros(self.grid.n)
+        return self._gap
 
     @property
     def quarters(self) -> Quarters | None:
         return self.row["quarters"] if self.row else None
 
 
-@dataclass
 class LocationDay:
-    """A location's meters summed on one day: kWh added, unknown seconds the worst of its meters."""
+    """A location's meters summed on one day: kWh added, unknown seconds the worst of its meters.
 
-    location: str
-    grid: DayGrid
-    kwh: list[float]
-    gap: list[float]
-    present: list[bool]  # a quarter with at least one meter in its life
-    parts: list[MeterDay] = field(default_factory=list)
+    Sums are made when first asked for (a ranking needs only totals), and shared where a location
+    has one meter or no gap: treat the lists as read-only.
+    """
+
+    def __init__(self, location: str, grid: DayGrid, parts: list[MeterDay], kwh: list[float] | None = None,
+                 gap: list[float] | None = None, present: list[bool] | None = None) -> None:
+        self.location, self.grid, self.parts = location, grid, parts
+        self._kwh, self._gap, self._present = kwh, gap, present
+
+    @property
+    def kwh(self) -> list[float]:
+        if self._kwh is None:
+            self._kwh = add_lists([p.kwh for p in self.parts])
+        return self._kwh
+
+    @property
+    def has_gap(self) -> bool:
+        return any(p.has_gap for p in self.parts) if self._gap is None else max(self._gap) > 0
+
+    @property
+    def gap(self) -> list[float]:
+        if self._gap is None:
+            gaps = [p.gap for p in self.parts if p.has_gap]
+            self._gap = (_zeros(self.grid.n) if not gaps else gaps[0] if len(gaps) == 1
+                         else [max(t) for t in zip(*gaps)])
+        return self._gap
+
+    @property
+    def present(self) -> list[bool]:
+        if self._present is None:
+            flags = [p.present for p in self.parts]
+            self._present = (_trues(self.grid.n) if any(f is None for f in flags)
+                             else [any(t) for t in zip(*flags)])  # type: ignore[arg-type]
+        return self._present
+
+    @property
+    def total(self) -> float:
+        return sum(p.total for p in self.parts) if self._kwh is None else sum(self._kwh)
+
+    @property
+    def all_present(self) -> bool:
+        return self._present is None and any(p.present is None for p in self.parts) or all(self.present)
+
+    @property
+    def clean(self) -> bool:
+        """A usual day (96 quarters from midnight) with every quarter measured: fast paths may slice."""
+        return self.grid.n == 96 and self.grid.minutes[1] == 15 and not self.has_gap and self.all_present
+
+
+def add_lists(lists: list[list[float]]) -> list[float]:
+    """Element-wise sum (the first list itself when it is alone: treat results as read-only)."""
+    out = lists[0]
+    for other in lists[1:]:
+        out = list(map(add, out, other))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _zeros(n: int) -> list[float]:
+    return [0.0] * n
+
+
+@lru_cache(maxsize=8)
+def _trues(n: int) -> list[bool]:
+    return [True] * n
 
 
 @dataclass
@@ -120,16 +205,20 @@ class Frame:
 
 
 def combine(name: str, parts: list[MeterDay]) -> LocationDay:
-    grid = parts[0].grid
-    if len(parts) == 1:
-        p = parts[0]
-        present = p.present if p.present is not None else [True] * grid.n
-        return LocationDay(name, grid, p.kwh, p.gap, present, parts)
-    kwh = [sum(t) for t in zip(*(p.kwh for p in parts))]
-    gap = [max(t) for t in zip(*(p.gap for p in parts))]
-    flags = [p.present for p in parts if p.present is not None]
-    present = [True] * grid.n if len(flags) < len(parts) else [any(t) for t in zip(*flags)]
-    return LocationDay(name, grid, kwh, gap, present, parts)
+    return LocationDay(name, parts[0].grid, parts)
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a year of meter-days is ~100,000 lists and dicts that it
+    would rescan again and again (a quarter of a report's time); nothing here builds cycles."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def load(store: Store, start: date, end: date, settings: ReportSettings, meters: list[str] | None = None) -> Frame:
@@ -152,7 +241,8 @@ def load(store: Store, start: date, end: date, settings: ReportSettings, meters:
     rows: dict[tuple[str, date], dict[str, Any]] = {}
     for r in store.packed_days(start=lo, end=hi, columns=DAY_COLUMNS):
         if r["meter"] in live:
-            rows[(r["meter"], r["start"].astimezone(tz).date())] = r
+            start_ = r["start"] if r["start"].tzinfo is tz else r["start"].astimezone(tz)
+            rows[(r["meter"], start_.date())] = r
     out: dict[str, list[MeterDay]] = {}
     for m, (first, _) in live.items():
         out[m] = [_meter_day(m, info[m], g, rows.get((m, g.day)), first, site_last, settings)
@@ -172,16 +262,20 @@ def _meter_day(meter: str, location: str, grid: DayGrid, row: dict[str, Any] | N
     q = row["quarters"] if row else None
     if q is None:
         gap = [QUARTER_S] * n if present is None else [QUARTER_S if p else 0.0 for p in present]
-        return MeterDay(meter, location, grid, check, [0.0] * n, gap, present, row)
+        return MeterDay(meter, location, grid, check, [0.0] * n, gap, present, row, 0.0, max(gap) > 0)
+    if present is None and integrated is not None and row["gap_s"] == 0 and row["covered_s"] >= n * QUARTER_S - 1e-6:
+        return MeterDay(meter, location, grid, check, None, None, None, row, integrated * factor, False)
     e, g = q["energy_kwh"], q["gap_s"]
-    if any(v != v for v in e):  # quarters without a row or without power: unknown, never zero-filled
+    total = sum(e)
+    if total != total:  # a NaN: quarters without a row or without power are unknown, never zero-filled
         holes = [v != v for v in e]
         g = [QUARTER_S if h else x for h, x in zip(holes, g)]
         e = [0.0 if h else v for h, v in zip(holes, e)]
         if present is not None:
             g = [x if p else 0.0 for x, p in zip(g, present)]
+        total = sum(e)
     kwh = e if factor == 1.0 else [v * factor for v in e]
-    return MeterDay(meter, location, grid, check, kwh, g, present, row)
+    return MeterDay(meter, location, grid, check, kwh, g, present, row, total * factor, max(g) > 0)
 
 
 def _no_data(start: date, end: date, extent: dict[str, tuple[datetime, datetime]], settings: ReportSettings,

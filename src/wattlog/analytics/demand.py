@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 from ..store import Store
 from .calendar import next_month
-from .common import UNMETERED, Header, by_location, header, remainder_days, site_days
-from .days import Frame, LocationDay, load
+from .common import UNMETERED, Header, header, site_days
+from .days import Frame, LocationDay, load, no_gc
 from .series import Demand, Interval, demand_blocks
 from .settings import ReportSettings
 from .tables import Table, pct, r
@@ -76,17 +76,14 @@ def demand(store: Store, start: date, end: date, settings: ReportSettings | None
     """Maximum demand per local calendar month over [start, end); `counts(block_start)` limits the
     blocks that count (e.g. a tariff's peak period). `location` narrows the coincident list only."""
     settings = (settings or ReportSettings(timezone=store.tz.key)).with_(demand_window=window, demand_top=top)
-    return demand_of(load(store, start, end, settings), location, counts)
+    with no_gc():
+        return demand_of(load(store, start, end, settings), location, counts)
 
 
 def demand_of(frame: Frame, location: str | None = None,
               counts: Callable[[datetime], bool] | None = None) -> DemandReport:
     window, n_top = frame.settings.demand_window, frame.settings.demand_top
     source, site = site_days(frame)
-    locs = by_location(frame)
-    parts = {loc: {d.grid.day: d for d in days} for loc, days in locs.items()}
-    if frame.main:
-        parts[UNMETERED] = {d.grid.day: d for d in remainder_days(site, list(locs.values()))}
     months: list[MonthDemand] = []
     first = frame.start
     while first < frame.end:
@@ -94,29 +91,36 @@ def demand_of(frame: Frame, location: str | None = None,
         days = [d for d in site if first <= d.grid.day < last]
         blocks = demand_blocks(intervals_of(days), window, counts)
         peak = max(blocks, key=lambda b: b.kw, default=None)  # the earliest of equal blocks
-        ranked = sorted(blocks, key=lambda b: (-b.kw, b.start))[:n_top]
-        shares = _coincident(peak, parts, window) if peak else []
+        ranked = sorted(blocks, key=lambda b: -b.kw)[:n_top]  # stable: equal blocks stay in time order
+        shares = coincident(frame, peak) if peak else []
         if location is not None:
             shares = [s for s in shares if s.location == location]
         months.append(MonthDemand(first.strftime("%Y-%m"), first, last, peak, shares, ranked,
                                   sum(not b.complete for b in blocks)))
         first = last
-    return DemandReport(header("demand", frame), window, source, months)
+    return DemandReport(header("demand", frame), frame.settings.demand_window, source, months)
 
 
-def _coincident(peak: Demand, parts: dict[str, dict[date, LocationDay]], window: int) -> list[Share]:
-    """Each location's kWh inside the peak block, as average kW, and its share of the peak."""
-    out = []
-    for loc, by_day in parts.items():
-        kwh = 0.0
-        for day in {peak.start.date(), (peak.end - (peak.end - peak.start) / 2).date()}:
-            d = by_day.get(day)
-            if d is None:
-                continue
-            for t, v, p in zip(d.grid.starts(), d.kwh, d.present):
-                if p and peak.start <= t < peak.end:
-                    kwh += v
-        kw = kwh * 60 / window
-        out.append(Share(loc, kw, pct(kw, peak.kw)))
+def coincident(frame: Frame, block: Demand) -> list[Share]:
+    """Each location's average kW inside `block` and its share of the block's kW; with a main
+    meter, the unmetered remainder (main − sub-meters) too."""
+    window = (block.end - block.start).total_seconds() / 60
+    days = {d for d in (block.start.date(), (block.end - timedelta(microseconds=1)).date())}
+
+    def kwh(meters: list[str]) -> float:
+        total = 0.0
+        for m in meters:
+            for md in frame.meter_days.get(m, []):
+                if md.grid.day in days:
+                    present = md.present or [True] * md.grid.n
+                    total += sum(v for t, v, p in zip(md.grid.starts(), md.kwh, present)
+                                 if p and block.start <= t < block.end)
+        return total
+
+    out = [Share(loc, kwh(meters) * 60 / window, None) for loc, meters in frame.groups().items()]
+    if frame.main:
+        out.append(Share(UNMETERED, (block.kwh - sum(s.kw for s in out) * window / 60) * 60 / window, None))
+    for s in out:
+        s.share_pct = pct(s.kw, block.kw)
     out.sort(key=lambda s: (s.location == UNMETERED, -s.kw))
     return out

@@ -7,7 +7,7 @@ from datetime import date
 
 from ..store import Store
 from .common import Header, by_location, header
-from .days import Frame, LocationDay, load
+from .days import Frame, LocationDay, load, no_gc
 from .settings import DAY_NAMES, ReportSettings
 from .tables import Table, r
 
@@ -48,6 +48,9 @@ class HeatmapReport:
 
 def hourly(day: LocationDay) -> tuple[list[float | None], list[bool]]:
     """kWh of each local hour of a location-day (None where no quarter of it is in the data)."""
+    if day.clean:
+        v = day.kwh
+        return [v[i] + v[i + 1] + v[i + 2] + v[i + 3] for i in range(0, 96, 4)], [True] * 24
     kwh: list[float | None] = [None] * 24
     ok = [True] * 24
     for m, v, g, p in zip(day.grid.minutes, day.kwh, day.gap, day.present):
@@ -64,7 +67,8 @@ def heatmap(store: Store, start: date, end: date, settings: ReportSettings | Non
             location: str | None = None, by: str = "date") -> HeatmapReport:
     """kWh per local hour × date, or × weekday averaged over that weekday's complete hours."""
     settings = settings or ReportSettings(timezone=store.tz.key)
-    return heatmap_of(load(store, start, end, settings), location, by)
+    with no_gc():
+        return heatmap_of(load(store, start, end, settings), location, by)
 
 
 def heatmap_of(frame: Frame, location: str | None = None, by: str = "date") -> HeatmapReport:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from ..store import Store
 from .calendar import DayGrid
-from .days import DISAGREE, QUARTER_S, DayCheck, Frame, MeterDay, load
+from .days import DISAGREE, QUARTER_S, DayCheck, Frame, MeterDay, load, no_gc
 from .series import Interval
 from .settings import ReportSettings
 
@@ -58,9 +57,10 @@ def location_intervals(store: Store, start: date | datetime, end: date | datetim
 def energy_series(store: Store, start: date | datetime, end: date | datetime, meters: list[str] | None = None,
                   settings: ReportSettings | None = None, gap_details: bool = True) -> EnergySeries:
     """Intervals per meter with the gaps (and the counter's energy across them) and counter checks."""
-    frame, lo, hi = _frame(store, start, end, meters, settings)
-    intervals = {m: _intervals(days, lo, hi) for m, days in frame.meter_days.items()}
-    gaps = [g for days in frame.meter_days.values() for g in find_gaps(days, lo, hi)]
+    with no_gc():
+        frame, lo, hi = _frame(store, start, end, meters, settings)
+        intervals = {m: _intervals(days, lo, hi) for m, days in frame.meter_days.items()}
+        gaps = [g for days in frame.meter_days.values() for g in find_gaps(days, lo, hi)]
     if gap_details:
         gaps = [_with_counter(store, g) for g in gaps]
     return EnergySeries(intervals, gaps, frame.checks())
@@ -101,8 +101,7 @@ def _frame(store: Store, start: date | datetime, end: date | datetime, meters: l
     return load(store, first_day, last_day, settings, meters), lo, hi
 
 
-@lru_cache(maxsize=4096)
-def _starts(grid: DayGrid) -> list[datetime]:
+def _starts(grid: DayGrid) -> tuple[datetime, ...]:
     return grid.starts()
 
 

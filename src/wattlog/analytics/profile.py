@@ -8,7 +8,7 @@ from datetime import date
 from ..store import Store
 from .calendar import day_kind
 from .common import Header, by_location, header
-from .days import Frame, load
+from .days import Frame, load, no_gc
 from .settings import ReportSettings
 from .tables import Table, r
 
@@ -44,7 +44,8 @@ def profile(store: Store, start: date, end: date, settings: ReportSettings | Non
             location: str | None = None, resolution: int = 60) -> ProfileReport:
     """Average kW per slot of the local day, over working days and over non-working days."""
     settings = settings or ReportSettings(timezone=store.tz.key)
-    return profile_of(load(store, start, end, settings), location, resolution)
+    with no_gc():
+        return profile_of(load(store, start, end, settings), location, resolution)
 
 
 def profile_of(frame: Frame, location: str | None = None, resolution: int = 60) -> ProfileReport:
@@ -59,6 +60,15 @@ def profile_of(frame: Frame, location: str | None = None, resolution: int = 60) 
         seen = {k: 0 for k in KINDS}
         for d in days:
             kind = "working" if day_kind(d.grid.day, frame.settings) == "workday" else "non-working"
+            if d.clean:  # every slot complete: sums by slicing
+                per = resolution // 15
+                v = d.kwh
+                acc = sums[kind]
+                for s in range(n):
+                    acc[s] += sum(v[s * per:(s + 1) * per])
+                    counts[kind][s] += 1
+                seen[kind] += 1
+                continue
             slot_kwh = [0.0] * n
             slot_q = [0] * n
             bad = [False] * n

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from operator import add
 
 from ..store import Store
 from .common import Header, header
-from .days import Frame, MeterDay, load
+from .days import Frame, MeterDay, load, no_gc
 from .settings import ReportSettings
 from .tables import Table, pct, r
 
@@ -61,7 +62,8 @@ def quality(store: Store, start: date, end: date, settings: ReportSettings | Non
             location: str | None = None) -> QualityReport:
     """Voltage, unbalance, power factor and frequency per location over [start, end)."""
     settings = settings or ReportSettings(timezone=store.tz.key)
-    return quality_of(load(store, start, end, settings), location)
+    with no_gc():
+        return quality_of(load(store, start, end, settings), location)
 
 
 def quality_of(frame: Frame, location: str | None = None) -> QualityReport:
@@ -89,46 +91,60 @@ def _location(loc: str, mds: list[MeterDay], st: ReportSettings) -> Quality:
     llo, lhi = st.line_band[0] - EPS, st.line_band[1] + EPS
     flo, fhi = st.hz_band[0] - EPS, st.hz_band[1] + EPS
     unb_limit = st.unbalance_limit + EPS
+    line = st.pf_line
     by_day: dict[date, list[MeterDay]] = {}
     for md in mds:
         if md.quarters is not None:
             by_day.setdefault(md.grid.day, []).append(md)
     buckets = v_out = unb_over = f_out = pf_low = with_energy = 0
     for parts in by_day.values():
-        has, out, over, fbad = set(), set(), set(), set()
+        n = parts[0].grid.n
+        has_all = False  # some meter has phase voltages in every quarter (the usual day)
+        has: set[int] = set()
+        out: set[int] = set()
+        over: set[int] = set()
+        fbad: set[int] = set()
         e_sum: list[float] | None = None
         s_sum: list[float] | None = None
         for md in parts:
             q, x = md.quarters, md.row
             assert q is not None and x is not None
-            vmin, llmin = q["voltage_min"], q["voltage_ll_min"]
-            has.update(i for i, (a, b) in enumerate(zip(vmin, llmin)) if a == a or b == b)
+            vmin = q["voltage_min"]
+            total = sum(vmin)
+            if total == total:
+                has_all = True
+            elif not has_all:  # some quarter without phase voltages (a NaN): count quarter by quarter
+                has.update(i for i, (a, b) in enumerate(zip(vmin, q["voltage_ll_min"])) if a == a or b == b)
             if not _inside(x["voltage_min"], x["voltage_max"], plo, phi) or not _inside(
                     x["voltage_ll_min"], x["voltage_ll_max"], llo, lhi):  # look at quarters only on such days
-                out.update(i for i, (a, b, c, d) in enumerate(zip(vmin, q["voltage_max"], llmin, q["voltage_ll_max"]))
+                out.update(i for i, (a, b, c, d) in enumerate(zip(vmin, q["voltage_max"], q["voltage_ll_min"],
+                                                                  q["voltage_ll_max"]))
                            if a < plo or b > phi or c < llo or d > lhi)
             if (x["unbalance_max"] or 0) > unb_limit:
                 over.update(i for i, u in enumerate(q["unbalance_max"]) if u > unb_limit)
             if not _inside(x["freq_min"], x["freq_max"], flo, fhi):
                 fbad.update(i for i, (a, b) in enumerate(zip(q["freq_min"], q["freq_max"])) if a < flo or b > fhi)
-            e = [0.0 if v != v else v for v in q["energy_kwh"]]
-            s = [0.0 if v != v else v for v in q["apparent_kvah"]]
-            e_sum = e if e_sum is None else [a + b for a, b in zip(e_sum, e)]
-            s_sum = s if s_sum is None else [a + b for a, b in zip(s_sum, s)]
-        buckets += len(has)
+            e, sv = q["energy_kwh"], q["apparent_kvah"]
+            if (x["energy_kwh"] is None or x["apparent_kvah"] is None or md.has_gap
+                    or x["covered_s"] < n * 900 - 1e-6):  # quarters without rows are NaN: count as nothing
+                e = [0.0 if v != v else v for v in e]
+                sv = [0.0 if v != v else v for v in sv]
+            e_sum = e if e_sum is None else list(map(add, e_sum, e))
+            s_sum = sv if s_sum is None else list(map(add, s_sum, sv))
+        buckets += n if has_all else len(has)
         v_out += len(out)
         unb_over += len(over)
         f_out += len(fbad)
         if e_sum is not None and s_sum is not None:
-            loaded = [(abs(a), b) for a, b in zip(e_sum, s_sum) if b > 0 and a != 0]
-            with_energy += len(loaded)
-            pf_low += sum(1 for a, b in loaded if a / b < st.pf_line)
-    months: dict[str, list[float]] = {}
+            low = [abs(a) < line * b for a, b in zip(e_sum, s_sum) if b > 0 and a != 0]
+            with_energy += len(low)
+            pf_low += sum(low)
+    months: dict[tuple[int, int], list[float]] = {}
     for x, md in ((md.row, md) for md in mds if md.row is not None):
-        acc = months.setdefault(md.grid.day.strftime("%Y-%m"), [0.0, 0.0])
+        acc = months.setdefault((md.grid.day.year, md.grid.day.month), [0.0, 0.0])
         acc[0] += x["energy_kwh"] or 0.0
         acc[1] += x["apparent_kvah"] or 0.0
-    pfs = [MonthPF(m, min(1.0, abs(e) / s) if s > 0 else None) for m, (e, s) in sorted(months.items())]
+    pfs = [MonthPF(f"{y:04d}-{m:02d}", min(1.0, abs(e) / s) if s > 0 else None) for (y, m), (e, s) in sorted(months.items())]
     return Quality(loc, (_extreme(col("voltage_min"), min), _extreme(col("voltage_max"), max)),
                    (_extreme(col("voltage_ll_min"), min), _extreme(col("voltage_ll_max"), max)),
                    buckets, pct(v_out, buckets), _extreme(col("unbalance_max"), max), pct(unb_over, buckets),

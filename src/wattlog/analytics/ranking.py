@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..store import Store
-from .common import UNMETERED, Header, by_location, header, remainder_days, site_days, unknown_hours
-from .days import Frame, load
+from .common import UNMETERED, Header, by_location, header, site_days, unknown_hours
+from .days import Frame, LocationDay, load, no_gc
 from .settings import ReportSettings
 from .tables import Table, pct, r
 
@@ -42,28 +42,29 @@ def ranking(store: Store, start: date, end: date, settings: ReportSettings | Non
             location: str | None = None) -> Ranking:
     """Locations by kWh over [start, end), site-local dates."""
     settings = settings or ReportSettings(timezone=store.tz.key)
-    return ranking_of(load(store, start, end, settings), location)
+    with no_gc():
+        return ranking_of(load(store, start, end, settings), location)
 
 
 def ranking_of(frame: Frame, location: str | None = None) -> Ranking:
     groups = frame.groups()
     locs = by_location(frame)
-    rows = [RankRow(loc, sum(sum(d.kwh) for d in days), None, groups[loc], unknown_hours(days))
+    rows = [RankRow(loc, sum(d.total for d in days), None, groups[loc], unknown_hours(days))
             for loc, days in locs.items()]
     rows.sort(key=lambda x: -x.kwh)
     notes: list[str] = []
     if frame.main:
         _, site = site_days(frame)
-        total = sum(sum(d.kwh) for d in site)
-        rest = remainder_days(site, list(locs.values()))
-        rest_kwh = sum(sum(d.kwh) for d in rest)
+        total = sum(d.total for d in site)
+        rest_kwh = total - sum(x.kwh for x in rows)
+        rest = _remainder_gaps(site, list(locs.values()))
         flag = ""
         if rest_kwh < 0:
             flag = "negative: sub-meters exceed the main meter"
             notes.append(f"the sub-meters add up to {-rest_kwh:.1f} kWh ({pct(-rest_kwh, total) or 0:.1f} %) more "
                          f"than the main meter {frame.main}: a wrong CT ratio, a meter counted twice, or a "
                          "sub-meter that is not downstream of the main meter")
-        rows.append(RankRow(UNMETERED, rest_kwh, None, [], unknown_hours(rest), "unmetered", flag))
+        rows.append(RankRow(UNMETERED, rest_kwh, None, [], rest, "unmetered", flag))
         rows.append(RankRow("site (main meter)", total, None, [frame.main], unknown_hours(site), "site"))
     else:
         total = sum(x.kwh for x in rows)
@@ -73,3 +74,12 @@ def ranking_of(frame: Frame, location: str | None = None) -> Ranking:
     if location is not None:
         rows = [x for x in rows if x.location == location or x.kind == "site"]
     return Ranking(header("ranking", frame), rows, total, notes)
+
+
+def _remainder_gaps(site: list[LocationDay], parts: list[list[LocationDay]]) -> float:
+    """Hours in which the main meter or any sub-meter has unknown energy (the remainder is unknown)."""
+    gapped: dict[object, list[LocationDay]] = {}
+    for d in [*site, *(d for days in parts for d in days)]:
+        if d.has_gap:
+            gapped.setdefault(d.grid.day, []).append(d)
+    return sum(sum(max(t) for t in zip(*(d.gap for d in days))) for days in gapped.values()) / 3600

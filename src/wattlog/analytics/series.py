@@ -59,14 +59,21 @@ def demand_blocks(intervals: Iterable[Interval], window_minutes: int = 30,
     if window_minutes % 15 or window_minutes <= 0:
         raise ValueError("the demand window must be a multiple of 15 minutes")
     per_block = window_minutes // 15
-    blocks: dict[datetime, list[Interval]] = {}
+    # Keyed by (local date, block number): hashing aware datetimes asks the zone for every key.
+    blocks: dict[tuple[int, int], tuple[datetime, list[Interval]]] = {}
     for iv in intervals:
         local = iv.start
-        minute = (local.hour * 60 + local.minute) // window_minutes * window_minutes
-        block = local.replace(hour=minute // 60, minute=minute % 60, second=0, microsecond=0)
-        blocks.setdefault(block, []).append(iv)
+        n = (local.hour * 60 + local.minute) // window_minutes
+        key = (local.toordinal(), n)
+        found = blocks.get(key)
+        if found is None:
+            minute = n * window_minutes
+            start = local.replace(hour=minute // 60, minute=minute % 60, second=0, microsecond=0)
+            blocks[key] = (start, [iv])
+        else:
+            found[1].append(iv)
     out: list[Demand] = []
-    for start, ivs in sorted(blocks.items()):
+    for _, (start, ivs) in sorted(blocks.items()):
         if counts is not None and not counts(start):
             continue
         kwh = sum(i.kwh for i in ivs)

@@ -87,7 +87,8 @@ class LocalBuckets:
         last = floor(hi - 1)
         if period == "1mo":  # a month is at most 31 days (and a DST hour): 32 days on is the next one
             return start, floor(last + 32 * 86_400 * SECOND)
-        end = floor15(last) + QUARTER
+        # a local day is at least 22 h long (DST moves at most 2 h): start the walk there, not at its start
+        end = floor15(last) + (88 * QUARTER if period == "1d" else QUARTER)
         while floor(end) == last:  # walk to the next boundary: local hours/days vary with DST
             end += QUARTER
         return start, end

@@ -279,21 +279,26 @@ class Store:
         wanted = [c for c in ROLLUP_COLUMNS if c in columns]
         times = [c for c in wanted if c in ROLLUP_TIMES]
         out: list[dict[str, Any]] = []
+        local: dict[datetime, tuple[datetime, datetime]] = {}
         with self._tx() as conn:
             targets = [m for name, m in sorted(self._meters(conn).items()) if meter in (None, name)]
             for m in targets:
                 query = st.rollups_of(rollup_1d, m.id, lo, hi).with_only_columns(
                     rollup_1d.c.start, *(rollup_1d.c[c] for c in wanted), rollup_1d.c.quarters)
                 for r in conn.execute(query):
-                    s = to_us(r[0])
                     row: dict[str, Any] = dict(zip(wanted, r[1:-1]))
                     for c in times:
                         if row[c] is not None:
                             row[c] = aware(row[c])
+                    q = Quarters(bytes(r[-1])) if r[-1] is not None else None
+                    bounds = local.get(r[0])
+                    if bounds is None:  # meters share their days: convert each day once
+                        s = to_us(r[0])
+                        e = s + q.n * QUARTER if q else self.rules.buckets.span("1d", s, s + 1)[1]  # n: its length
+                        bounds = local[r[0]] = (aware(r[0], self.tz), aware(from_us(e), self.tz))
                     row["meter"] = m.name
-                    row["start"] = aware(r[0], self.tz)
-                    row["end"] = aware(from_us(self.rules.buckets.span("1d", s, s + 1)[1]), self.tz)
-                    row["quarters"] = Quarters(bytes(r[-1])) if r[-1] is not None else None
+                    row["start"], row["end"] = bounds
+                    row["quarters"] = q
                     out.append(row)
         return out
 
@@ -301,14 +306,14 @@ class Store:
         """Per meter name, from the start of its first 15-minute rollup to the end of its last one
         with energy (aware, site time zone): where its energy is either known or a gap. A last
         reading alone in its bucket adds no energy and does not extend it. Meters without
-        rollups are left out."""
+        rollups are left out. Two primary-key lookups per meter."""
         out: dict[str, tuple[datetime, datetime]] = {}
         with self._tx() as conn:
             for name, m in sorted(self._meters(conn).items()):
-                first, last = conn.execute(st.rollup_bounds(rollup_15m), {"m": m.id}).one()
+                first = conn.execute(st.first_bucket(rollup_15m), {"m": m.id}).scalar()
                 if first is None:
                     continue
-                last = conn.execute(st.last_energy(rollup_15m), {"m": m.id}).scalar() or last
+                last = conn.execute(st.last_energy(rollup_15m), {"m": m.id}).scalar() or first
                 out[name] = (aware(first, self.tz), aware(from_us(to_us(last) + QUARTER), self.tz))
         return out
 
