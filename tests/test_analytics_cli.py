@@ -99,3 +99,13 @@ def test_a_new_report_is_one_line_in_the_registry(db, monkeypatch):
     spec = ReportSpec("wattlog.analytics.ranking:ranking", "same as ranking", "wattlog report copy ...")
     monkeypatch.setitem(REPORTS, "copy", spec)
     assert REPORTS["copy"].run.__name__ == "ranking"
+
+
+def test_report_options_are_checked_per_report(db):
+    code, _, err = run("heatmap", "--db", db, "--from", "2026-03-02", "--to", "2026-03-03", "--by", "month")
+    assert code == 1 and "a heatmap cannot be by 'month'" in err and "--by weekday" in err
+    code, out, _ = run("heatmap", "--db", db, "--from", "2026-03-02", "--to", "2026-03-03", "--by", "weekday",
+                       "--format", "json")
+    assert code == 0 and json.loads(out)["by"] == "weekday"
+    code, _, err = run("profile", "--db", db, "--from", "2026-03-02", "--to", "2026-03-03", "--what-if", "x")
+    assert code == 2 and "--what-if does not apply to the profile report" in err

@@ -8,6 +8,7 @@ from datetime import date
 from ..store import Store
 from .common import Header, by_location, header
 from .days import Frame, LocationDay, load, no_gc
+from .errors import ReportError
 from .settings import DAY_NAMES, ReportSettings
 from .tables import Table, r
 
@@ -73,7 +74,7 @@ def heatmap(store: Store, start: date, end: date, settings: ReportSettings | Non
 
 def heatmap_of(frame: Frame, location: str | None = None, by: str = "date") -> HeatmapReport:
     if by not in ("date", "weekday"):
-        raise ValueError(f"by must be date or weekday, not {by!r}")
+        raise ReportError(f"a heatmap cannot be by {by!r}", "use --by date or --by weekday")
     maps = []
     for loc, days in by_location(frame, location).items():
         if by == "date":

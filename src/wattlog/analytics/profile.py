@@ -9,6 +9,7 @@ from ..store import Store
 from .calendar import day_kind
 from .common import Header, by_location, header
 from .days import Frame, load, no_gc
+from .errors import ReportError
 from .settings import ReportSettings
 from .tables import Table, r
 
@@ -50,7 +51,7 @@ def profile(store: Store, start: date, end: date, settings: ReportSettings | Non
 
 def profile_of(frame: Frame, location: str | None = None, resolution: int = 60) -> ProfileReport:
     if resolution not in (15, 30, 60):
-        raise ValueError(f"resolution must be 15, 30 or 60 minutes, not {resolution}")
+        raise ReportError(f"a profile cannot have {resolution}-minute slots", "use --resolution 15, 30 or 60")
     n = 1440 // resolution
     hours = resolution / 60
     out = []

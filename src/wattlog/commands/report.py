@@ -69,12 +69,14 @@ def _fail(message: str, code: int = 1) -> None:
 @click.option("--working-days", metavar="DAYS", help="e.g. mon-fri or mon-sat.")
 @click.option("--window", type=click.Choice(["15", "30", "60"]), help="demand: block minutes (Thailand 15).")
 @click.option("--top", type=int, help="demand: blocks listed per month.")
-@click.option("--by", type=click.Choice(["date", "weekday"]), help="heatmap: rows by date or weekday.")
+@click.option("--by", metavar="WHAT", help="heatmap: date or weekday; cost: location or meter.")
 @click.option("--resolution", type=click.Choice(["15", "30", "60"]), help="profile: minutes per slot.")
+@click.option("--tariff", metavar="NAME|FILE", help="cost: the tariff to price with.")
+@click.option("--what-if", "what_if", metavar="NAME|FILE", help="cost: a second tariff to compare.")
 def report(name: str, start: str, end: str, db_url: str | None, config_path: str | None, site: str | None,
            location: str | None, fmt: str, table_name: str | None, tz: str | None, main_meter: str | None,
            holidays: tuple[str, ...], working_hours: str | None, working_days: str | None, window: str | None,
-           top: int | None, by: str | None, resolution: str | None) -> None:
+           top: int | None, by: str | None, resolution: str | None, tariff: str | None, what_if: str | None) -> None:
     from ..store import Store
 
     first, last = _date(start, "--from"), _date(end, "--to")
@@ -94,11 +96,11 @@ def report(name: str, start: str, end: str, db_url: str | None, config_path: str
         _fail(str(exc), 2)
     spec = REPORTS[name]
     given = {"by": by, "resolution": int(resolution) if resolution else None,
-             "window": int(window) if window else None, "top": top}
+             "window": int(window) if window else None, "top": top, "tariff": tariff, "what_if": what_if}
     options = {k: v for k, v in given.items() if v is not None and k in spec.options}
     ignored = [k for k, v in given.items() if v is not None and k not in spec.options]
     if ignored:
-        raise click.UsageError(f"--{ignored[0]} does not apply to the {name} report")
+        raise click.UsageError(f"--{ignored[0].replace('_', '-')} does not apply to the {name} report")
     try:
         with Store(target.url, site=target.site, tz=settings.timezone) as store:
             _check_location(store, location)
