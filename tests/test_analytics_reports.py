@@ -12,7 +12,7 @@ from wattlog.analytics.afterhours import afterhours, night_minimum
 from wattlog.analytics.common import UNMETERED
 from wattlog.analytics.days import load
 from wattlog.analytics.demand import demand
-from wattlog.analytics.errors import NoData
+from wattlog.analytics.errors import NoData, ReportError
 from wattlog.analytics.heatmap import heatmap
 from wattlog.analytics.profile import profile
 from wattlog.analytics.quality import quality
@@ -263,3 +263,8 @@ def test_reports_are_json_ready_and_say_which_dates_have_data(peaks):
     with pytest.raises(NoData) as info:
         ranking(peaks, date(2025, 1, 1), date(2025, 2, 1))
     assert "data exists from 2026-03-02 to 2026-03-03: use --from 2026-03-02 --to 2026-03-04" in str(info.value)
+
+
+def test_rollups_built_in_another_time_zone_are_refused(peaks):
+    with pytest.raises(ReportError, match="built for another time zone"):
+        ranking(peaks, D1, D2, ReportSettings(timezone="Asia/Bangkok"))

@@ -43,25 +43,6 @@ def site_days(frame: Frame) -> tuple[str, list[LocationDay]]:
     return "sum of all meters", frame.location_days(meters, "site")
 
 
-def remainder_days(site: list[LocationDay], parts: list[list[LocationDay]]) -> list[LocationDay]:
-    """Main meter minus the sum of the sub-meters, day by day (may be negative: that is a finding)."""
-    subs: dict[date, list[LocationDay]] = {}
-    for days in parts:
-        for d in days:
-            subs.setdefault(d.grid.day, []).append(d)
-    out: list[LocationDay] = []
-    for d in site:
-        others = subs.get(d.grid.day, [])
-        kwh = d.kwh
-        if others:
-            summed = [sum(t) for t in zip(*(o.kwh for o in others))]
-            kwh = [a - b for a, b in zip(d.kwh, summed)]
-        gapped = [x.gap for x in (d, *others) if x.has_gap]
-        gap = [max(t) for t in zip(*gapped)] if gapped else None
-        out.append(LocationDay(UNMETERED, d.grid, [p for x in (d, *others) for p in x.parts], kwh, gap, d.present))
-    return out
-
-
 def unknown_hours(days: list[LocationDay]) -> float:
     return sum(sum(d.gap) for d in days if d.has_gap) / 3600
 

@@ -14,7 +14,7 @@ from typing import Any
 from ..store import Store
 from ..store.quarters import Quarters
 from .calendar import DayGrid, dates, day_grid
-from .errors import NoData
+from .errors import NoData, ReportError
 from .settings import ReportSettings
 
 QUARTER_S = 900.0
@@ -242,6 +242,10 @@ def load(store: Store, start: date, end: date, settings: ReportSettings, meters:
     for r in store.packed_days(start=lo, end=hi, columns=DAY_COLUMNS):
         if r["meter"] in live:
             start_ = r["start"] if r["start"].tzinfo is tz else r["start"].astimezone(tz)
+            if start_.time() != grids[0].start.time() and start_ != day_grid(tz, start_.date()).start:
+                raise ReportError(f"the day rollups start at {start_:%H:%M} in {settings.timezone}, not at midnight: "
+                                  "they were built for another time zone",
+                                  "report in the site's time zone, or rebuild the rollups in this one")
             rows[(r["meter"], start_.date())] = r
     out: dict[str, list[MeterDay]] = {}
     for m, (first, _) in live.items():

@@ -129,6 +129,8 @@ def find_gaps(days: list[MeterDay], lo: datetime, hi: datetime) -> list[Gap]:
     runs: list[list[tuple[datetime, float]]] = []
     last_end: datetime | None = None
     for md in days:
+        if not md.has_gap:  # a day without unknown time neither holds nor continues a gap
+            continue
         starts = _starts(md.grid)
         for i, g in enumerate(md.gap):
             t = starts[i]
