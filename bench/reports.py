@@ -39,7 +39,6 @@ from wattlog.analytics.calendar import dates, day_grid
 from wattlog.analytics.days import DAY_COLUMNS, Frame, _meter_day, load, no_gc
 from wattlog.analytics.settings import ReportSettings
 from wattlog.analytics.tables import to_jsonable
-from wattlog.quantities import QUANTITIES
 from wattlog.store import Store
 from wattlog.store.quarters import Quarters, pack
 from wattlog.store.rows import RowWriter

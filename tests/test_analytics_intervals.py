@@ -6,7 +6,7 @@ import math
 from datetime import date, datetime, timedelta
 
 import pytest
-from analytics_synth import KL, local, make_store, series, write
+from analytics_synth import local, make_store, series, write
 
 from wattlog.analytics.days import COARSE, DISAGREE, NO_COUNTER, SCALED
 from wattlog.analytics.intervals import energy_intervals, energy_series, location_intervals, location_series

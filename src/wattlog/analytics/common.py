@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date
 
-from .days import DISAGREE, SCALED, Frame, LocationDay, combine
+from .days import DISAGREE, SCALED, Frame, LocationDay
 
 UNMETERED = "(unmetered)"  # the main meter's excess over its sub-meters: shown, never hidden
 
