@@ -148,3 +148,26 @@ def test_quick_start_options_are_validated_the_same_way():
     assert r.returncode == 2 and "meters[0].url" in r.stderr and "unknown scheme" in r.stderr
     r = wattlog("run")
     assert r.returncode == 2 and "--config FILE or at least one --meter" in r.stderr
+
+
+def test_reports_and_tariff_sections(tmp_path):
+    cfg = load_config(write(tmp_path, GOOD + '[reports]\nworking_hours = "07:30-17:00"\nmain_meter = "office"\n'
+                                             'holidays = ["2026-08-31"]\n[tariff]\nname = "my-tnb-mv-tou-2025"\n'
+                                             'what_if = "my-tnb-mv-general-2025"\n'))
+    assert cfg.report_settings.main_meter == "office" and cfg.report_settings.demand_window == 30
+    assert str(cfg.report_settings.working_hours[0]) == "07:30:00"
+    assert (cfg.tariff, cfg.what_if) == ("my-tnb-mv-tou-2025", "my-tnb-mv-general-2025")
+
+
+@pytest.mark.parametrize("patch, key, words", [
+    ('[reports]\nworking_hour = "08:00-18:00"\n', "reports.working_hour", "allowed"),
+    ('[reports]\nworking_hours = "8 to 6"\n', "reports.working_hours", '"08:00-18:00"'),
+    ('[reports]\nmain_meter = "incomer"\n', "reports.main_meter", "whole site"),
+    ('[tariff]\nname = "my-tnb-mv-tou-2099"\n', "tariff.name", "tariffs"),
+    ('[tariff]\ntarif = "x"\n', "tariff.tarif", "allowed here"),
+])
+def test_report_and_tariff_errors(tmp_path, patch, key, words):
+    found = problems(tmp_path, BASE + patch)
+    hits = [p for p in found if f": {key}: " in p or f" {key}: " in p]
+    assert hits, found
+    assert words in hits[0]

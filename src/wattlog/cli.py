@@ -426,9 +426,11 @@ def check(config_path: str) -> None:
 
 def _register() -> None:
     from .commands.data import export, import_csv
+    from .commands.report import report
 
     main.add_command(export)
     main.add_command(import_csv)
+    main.add_command(report)
 
 
 _register()

@@ -87,6 +87,10 @@ class Config:
     log_file: Path | None = None
     log_level: str = "info"
     definitions: list[Path] = field(default_factory=list)
+    report_settings: Any = None  # analytics.settings.ReportSettings, from [reports]
+    tariff: str | None = None  # the site's tariff (a shipped name or a file), from [tariff]
+    what_if: str | None = None
+    tariff_dirs: list[Path] = field(default_factory=list)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -197,7 +201,7 @@ class _Checker:
 
 
 TOP = {"site", "intervals", "meter_definitions", "buses", "meters", "databases", "csv", "mqtt", "spool",
-       "log"}
+       "log", "reports", "tariff"}
 
 
 def _database(c: _Checker, entry: dict[str, Any], i: int) -> DatabaseConfig | None:
@@ -379,9 +383,42 @@ def parse_config(data: dict[str, Any], path: str, base: Config | None = None) ->
     cfg.log_level = c.string(log, "level", "log.", "info").lower()
     if cfg.log_level not in ("debug", "info", "warning", "error"):
         c.fail("log.level", f"unknown level {cfg.log_level!r}", "use debug, info, warning or error")
+    _reports(c, data, cfg)
     if c.problems:
         raise ConfigProblems(c.problems)
     return cfg
+
+
+def _reports(c: _Checker, data: dict[str, Any], cfg: Config) -> None:
+    """[reports] (working hours, holidays, main meter, demand window, …) and [tariff]."""
+    from .analytics.settings import ReportSettings
+
+    try:
+        cfg.report_settings = ReportSettings.from_dict(c.table(data, "reports"), timezone=cfg.timezone)
+    except ConfigError as exc:
+        c.fail(exc.key or "reports", exc.problem, exc.fix or "")
+    if cfg.report_settings is not None and cfg.report_settings.main_meter:
+        if cfg.report_settings.main_meter not in {m.name for m in cfg.meters}:
+            c.fail("reports.main_meter", f"no meter is named {cfg.report_settings.main_meter!r}",
+                   "name the meter that measures the whole site, as in [[meters]] name")
+    tariff = c.table(data, "tariff")
+    c.keys(tariff, {"name", "what_if", "dirs"}, "tariff.")
+    dirs = tariff.get("dirs", [])
+    cfg.tariff_dirs = [c.resolve(str(d)) for d in ([dirs] if isinstance(dirs, str) else dirs)]
+    for key in ("name", "what_if"):
+        value = c.string(tariff, key, "tariff.") or None
+        if value is None:
+            continue
+        if value.endswith(".toml"):
+            value = str(c.resolve(value))
+        try:
+            from .analytics.tariff import load_tariff
+
+            load_tariff(value, cfg.tariff_dirs)
+        except ConfigError as exc:
+            c.fail(f"tariff.{key}", str(exc), "wattlog report cost --help lists the shipped tariffs")
+            continue
+        setattr(cfg, "tariff" if key == "name" else "what_if", value)
 
 
 def load_config(path: str | Path) -> Config:
@@ -396,4 +433,4 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigProblems([ConfigError(f"not valid TOML: {exc}", file=str(p),
                                           fix="check quotes, brackets and commas near that line")]) from None
-    return parse_config(data, str(p))
+    return parse_config(data, str(p.absolute()))  # relative paths inside resolve against its folder

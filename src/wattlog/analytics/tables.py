@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -40,6 +41,8 @@ def to_jsonable(obj: Any) -> Any:
         return obj.strftime("%H:%M")
     if isinstance(obj, Enum):
         return obj.value
+    if isinstance(obj, Decimal):
+        return str(obj)  # money stays exact: "1234.56"
     return obj
 
 

@@ -12,10 +12,10 @@ from .common import parse_when, resolve_target
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def _store(target):  # type: ignore[no-untyped-def]
+def _store(target, gap_seconds: float = 60.0):  # type: ignore[no-untyped-def]
     from ..store import Store
 
-    return Store(target.url, site=target.site, tz=target.tz)
+    return Store(target.url, site=target.site, tz=target.tz, gap_seconds=gap_seconds)
 
 
 @click.command(context_settings=CONTEXT)
@@ -60,7 +60,10 @@ def export(db, config_path, site, meter, start, end, fmt, tz, output) -> None:  
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Take the database from this config.")
 @click.option("--site", help="Site name [default: the only site in the database].")
 @click.option("--tz", help="Time zone of the files' naive timestamps [default: the site's, Asia/Kuala_Lumpur].")
-def import_csv(files, meter, db, config_path, site, tz) -> None:  # type: ignore[no-untyped-def]
+@click.option("--gap-seconds", type=float, default=600.0, show_default=True,
+              help="Rows further apart are a gap (energy is not integrated across it). The proof of concept "
+                   "wrote a row every 5 minutes.")
+def import_csv(files, meter, db, config_path, site, tz, gap_seconds) -> None:  # type: ignore[no-untyped-def]
     """Import the proof of concept's daily CSV files (naive local timestamps); safe to repeat.
 
     \b
@@ -81,7 +84,7 @@ def import_csv(files, meter, db, config_path, site, tz) -> None:  # type: ignore
                        description=f"{Path(path).name}: {result.rows_read:,} rows read")
 
         try:
-            with _store(target) as store:
+            with _store(target, gap_seconds) as store:
                 result = import_poc_csv(store, files, meter, target.tz, progress)
         except StoreError as exc:
             raise click.ClickException(str(exc)) from None

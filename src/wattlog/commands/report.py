@@ -95,6 +95,17 @@ def report(name: str, start: str, end: str, db_url: str | None, config_path: str
     except ConfigError as exc:
         _fail(str(exc), 2)
     spec = REPORTS[name]
+    cfg = target.config
+    if name == "cost" and cfg is not None:  # the site's tariff (and its own tariff folders)
+        from ..analytics.tariff import load_tariff
+
+        tariff = tariff or cfg.tariff
+        what_if = what_if or cfg.what_if
+        try:
+            tariff = load_tariff(tariff, cfg.tariff_dirs) if tariff else None  # type: ignore[assignment]
+            what_if = load_tariff(what_if, cfg.tariff_dirs) if what_if else None  # type: ignore[assignment]
+        except ConfigError as exc:
+            _fail(str(exc), 2)
     given = {"by": by, "resolution": int(resolution) if resolution else None,
              "window": int(window) if window else None, "top": top, "tariff": tariff, "what_if": what_if}
     options = {k: v for k, v in given.items() if v is not None and k in spec.options}
