@@ -15,7 +15,7 @@ from ..analytics.registry import REPORTS
 from ..analytics.settings import ReportSettings, parse_days, parse_hours
 from ..analytics.tables import Table, to_jsonable
 from ..errors import ConfigError, WattlogError
-from .common import resolve_target
+from .common import Target, resolve_target
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -45,6 +45,37 @@ def settings_from_config(cfg: Any) -> ReportSettings:
         return built
     table = getattr(cfg, "reports", None) or {}
     return ReportSettings.from_dict(dict(table), timezone=cfg.timezone)
+
+
+def report_settings(target: Target, main_meter: str | None, holidays: tuple[str, ...], working_hours: str | None,
+                    working_days: str | None) -> ReportSettings:
+    """The site's report settings with the command line's overrides (bad values: a one-line error)."""
+    try:
+        settings = settings_from_config(target.config) if target.config else ReportSettings()
+        return settings.with_(
+            timezone=target.tz, main_meter=main_meter,
+            holidays=settings.holidays | {_date(h, "--holiday") for h in holidays},
+            working_hours=parse_hours(working_hours) if working_hours else None,
+            working_days=parse_days(working_days) if working_days else None)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+        raise  # not reached: _fail exits
+
+
+def site_tariffs(cfg: Any, tariff: str | None, what_if: str | None) -> tuple[Any, Any]:
+    """--tariff and --what-if, else the config's, loaded with its own tariff folders (None where not set)."""
+    from ..analytics.tariff import load_tariff
+
+    tariff = tariff or cfg.tariff
+    what_if = what_if or cfg.what_if
+    try:
+        return (load_tariff(tariff, cfg.tariff_dirs) if tariff else None,
+                load_tariff(what_if, cfg.tariff_dirs) if what_if else None)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+        raise  # not reached
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -83,29 +114,10 @@ def report(name: str, start: str, end: str, db_url: str | None, config_path: str
     if last <= first:
         raise click.UsageError(f"--to {last} must be after --from {first} (the range is [from, to))")
     target = resolve_target(db_url, config_path, site, tz)
-    try:
-        settings = settings_from_config(target.config) if target.config else ReportSettings()
-        settings = settings.with_(
-            timezone=target.tz, main_meter=main_meter,
-            holidays=settings.holidays | {_date(h, "--holiday") for h in holidays},
-            working_hours=parse_hours(working_hours) if working_hours else None,
-            working_days=parse_days(working_days) if working_days else None)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    except ConfigError as exc:
-        _fail(str(exc), 2)
+    settings = report_settings(target, main_meter, holidays, working_hours, working_days)
     spec = REPORTS[name]
-    cfg = target.config
-    if name == "cost" and cfg is not None:  # the site's tariff (and its own tariff folders)
-        from ..analytics.tariff import load_tariff
-
-        tariff = tariff or cfg.tariff
-        what_if = what_if or cfg.what_if
-        try:
-            tariff = load_tariff(tariff, cfg.tariff_dirs) if tariff else None  # type: ignore[assignment]
-            what_if = load_tariff(what_if, cfg.tariff_dirs) if what_if else None  # type: ignore[assignment]
-        except ConfigError as exc:
-            _fail(str(exc), 2)
+    if name == "cost" and target.config is not None:  # the site's tariff (and its own tariff folders)
+        tariff, what_if = site_tariffs(target.config, tariff, what_if)  # type: ignore[assignment]
     given = {"by": by, "resolution": int(resolution) if resolution else None,
              "window": int(window) if window else None, "top": top, "tariff": tariff, "what_if": what_if}
     options = {k: v for k, v in given.items() if v is not None and k in spec.options}
