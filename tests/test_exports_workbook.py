@@ -95,7 +95,8 @@ def test_every_report_in_one_workbook_money_exact(config, tmp_path):
     assert Decimal(str(got["total"].value)) == rep.total
     locs = wb["cost locations"]
     total_col = [locs.cell(FIRST_ROW - 1, j).value for j in range(1, locs.max_column + 1)].index("total") + 1
-    alloc = {locs.cell(r, 1).value: Decimal(str(locs.cell(r, total_col).value)) for r in range(FIRST_ROW, FIRST_ROW + 3)}
+    alloc = {locs.cell(r, 1).value: Decimal(str(locs.cell(r, total_col).value))
+             for r in range(FIRST_ROW, FIRST_ROW + 3)}
     assert alloc == {x.location: x.total for x in rep.locations} and sum(alloc.values()) == rep.total
 
 
@@ -118,7 +119,8 @@ def test_all_without_a_tariff_leaves_cost_out_and_says_so(db, tmp_path):
 
 
 def test_errors_are_one_line(db, config, tmp_path):
-    r = run("workbook", "ranking", "--db", db, "--from", "2025-01-01", "--to", "2025-02-01", "-o", str(tmp_path / "a.xlsx"))
+    r = run("workbook", "ranking", "--db", db, "--from", "2025-01-01", "--to", "2025-02-01",
+            "-o", str(tmp_path / "a.xlsx"))
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "data exists from 2026-09-15" in r.stderr
     r = run("workbook", "ranking", "--db", db, "--from", FROM, "--to", TO, "-o", str(tmp_path / "a.csv"))
     assert r.returncode == 2 and "must end in .xlsx" in r.stderr

@@ -12,8 +12,8 @@ import click
 
 from ..analytics.registry import REPORTS
 from ..errors import WattlogError
-from .report import CONTEXT, _check_location, _date, _fail, report_settings, site_tariffs
 from .common import resolve_target
+from .report import CONTEXT, _check_location, _date, _fail, report_settings, site_tariffs
 
 HEATMAP_BY, COST_BY = ("date", "weekday"), ("location", "meter")
 
@@ -70,8 +70,8 @@ def workbook(name: str, start: str, end: str, output: str, db_url: str | None, c
              working_hours: str | None, working_days: str | None, tariff: str | None, what_if: str | None,
              location: str | None, window: str | None, top: int | None, by: str | None,
              resolution: str | None) -> None:
-    from ..store import Store
     from ..exports.workbook import Meta, build
+    from ..store import Store
 
     first, last = _date(start, "--from"), _date(end, "--to")
     if last <= first:

@@ -110,6 +110,8 @@ def lines(xlabels: Sequence[str], series: Sequence[tuple[str, Sequence[float | N
             c.text(x, bottom + 16, name, 10, "middle")
     lx = right
     for name, values, dash in reversed(series):  # legend, right-aligned at the top
+        if all(v is None for v in values):
+            name += " (no data)"
         lx -= text_width(name, 10.5) + 44
         c.line(lx, 14, lx + 28, 14, INK, 2, dash)
         c.text(lx + 34, 18, name, 10.5)
@@ -161,7 +163,8 @@ def heatgrid(rows: Sequence[str], cols: Sequence[str], values: Sequence[Sequence
                 c.line(x + 3, y + 3, x + cell_w - 3, y + cell_h - 3, "#999999", 0.75)
                 continue
             c.rect(x, y, cell_w, cell_h, ramp(v / hi if hi > 0 else 0.0), "#ffffff",
-                   data={"row": rname, "col": cols[j], "value": round(v, 3)}, tip=f"{rname} {cols[j]}: {num(v, 2)} {unit}")
+                   data={"row": rname, "col": cols[j], "value": round(v, 3)},
+                   tip=f"{rname} {cols[j]}: {num(v, 2)} {unit}")
     y = top + cell_h * len(rows) + 14
     c.text(left, y + 12, unit, 10, bold=True)
     lx = left + text_width(unit, 10) + 12

@@ -73,7 +73,8 @@ def _section(s: Section) -> str:
                 f'<div class="figure"><div class="label">{escape(label)}</div><div class="value">{escape(value)}'
                 f'</div><div class="small">{escape(small)}</div></div>' for label, value, small in b.items) + "</div>")
         elif isinstance(b, Text):
-            parts.append(f'<p class="{b.kind}">{escape(b.text)}</p>' if b.kind != "text" else f"<p>{escape(b.text)}</p>")
+            cls = f' class="{b.kind}"' if b.kind != "text" else ""
+            parts.append(f"<p{cls}>{escape(b.text)}</p>")
         elif isinstance(b, Heading):
             parts.append(f"<h3>{escape(b.text)}</h3>")
         elif isinstance(b, Grid):

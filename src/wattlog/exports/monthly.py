@@ -29,8 +29,9 @@ class MonthData:
     end: date  # the next month's first day
     settings: ReportSettings
     generated: datetime
-    data_from: datetime  # the part of the month with data (site time)
+    data_from: datetime  # the first and last time with data in the month (site time)
     data_to: datetime
+    days_with_data: int  # local dates in the month on which some meter has data
     ranking: Ranking
     heatmap: HeatmapReport  # by weekday, averaged over complete hours
     profile: ProfileReport  # 30-minute slots
@@ -53,7 +54,8 @@ class MonthData:
         """Data starts after the month's first midnight or ends before its last: say so on the first page."""
         tz = self.settings.tz
         return self.data_from > datetime.combine(self.first, datetime.min.time(), tz) or \
-            self.data_to < datetime.combine(self.end, datetime.min.time(), tz)
+            self.data_to < datetime.combine(self.end, datetime.min.time(), tz) or \
+            self.days_with_data < (self.end - self.first).days
 
 
 def months_with_data(store: Store) -> list[str]:
@@ -83,7 +85,8 @@ def gather(store: Store, site: str, first: date, settings: ReportSettings,
     tz = settings.tz
     lo, hi = datetime.combine(first, datetime.min.time(), tz), datetime.combine(end, datetime.min.time(), tz)
     inside = [(max(a, lo), min(b, hi)) for a, b in extent.values() if a < hi and b > lo]
-    if not inside:
+    days = [r for r in store.rollups("1d", start=lo, end=hi) if (r["covered_s"] or 0) > 0]
+    if not inside or not days:
         months = months_with_data(store)
         fix = (f"data exists in {_months(months)}: use --month {months[-1]}" if months
                else "no rollups yet: run the logger, or import CSV files first")
@@ -92,7 +95,8 @@ def gather(store: Store, site: str, first: date, settings: ReportSettings,
         frame = load(store, first, end, settings)
         year = load(store, minus_months(first, 11), end, settings)
         parts: dict[str, Any] = dict(
-            ranking=ranking_of(frame), heatmap=heatmap_of(frame, by="weekday"), profile=profile_of(frame, resolution=30),
+            ranking=ranking_of(frame), heatmap=heatmap_of(frame, by="weekday"),
+            profile=profile_of(frame, resolution=30),
             demand=demand_of(year), afterhours=afterhours_of(frame), quality=quality_of(frame))
     cost, problem = None, ""
     if tariff is None:
@@ -102,8 +106,10 @@ def gather(store: Store, site: str, first: date, settings: ReportSettings,
             cost = cost_report(store, first, end, settings, tariff=tariff, what_if=what_if)
         except ReportError as exc:  # e.g. an adjustment series that refuses a missing month
             problem = f"the bill could not be estimated: {exc}"
-    return MonthData(site, first, end, settings, now or datetime.now(tz), min(a for a, _ in inside),
-                     max(b for _, b in inside), cost=cost, cost_problem=problem, **parts)
+    return MonthData(site, first, end, settings, now or datetime.now(tz),
+                     max(min(a for a, _ in inside), min(r["start"] for r in days)),
+                     min(max(b for _, b in inside), max(r["end"] for r in days)),
+                     len({r["start"].date() for r in days}), cost=cost, cost_problem=problem, **parts)
 
 
 def _months(months: list[str]) -> str:

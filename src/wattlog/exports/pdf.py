@@ -9,7 +9,7 @@ from fpdf import FPDF, FontFace
 from .doc import Chart, Document, Figures, Grid, Heading, Section, Text
 from .draw import Canvas, rgb
 
-# DejaVu Sans covers the dashes, minus, × and ÷ and Thai/Latin names; Debian, Raspberry Pi OS and Fedora ship it.
+# DejaVu Sans covers the dashes, minus, × and ÷ and Latin/Greek/Cyrillic names; Debian, Raspberry Pi OS, Fedora ship it.
 FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
              Path("/usr/share/fonts/TTF"), Path("/usr/local/share/fonts")]
 LATIN = str.maketrans({"—": "-", "–": "-", "−": "-", "×": "x", "÷": "/", "≤": "<=", "≥": ">=", "…": "...",
@@ -146,20 +146,23 @@ def _text(pdf: Writer, t: Text) -> None:
 
 def _grid(pdf: Writer, g: Grid) -> None:
     size = 8.0 if len(g.columns) <= 6 else 7.0
-    pdf.use(size)
-    widths = [max(pdf.get_string_width(pdf.t(v)) for v in [c, *(r[i] for r in g.rows)]) + 3
-              for i, c in enumerate(g.columns)]
+    widths = [_width(pdf, size, [c, *(r[i] for k, r in enumerate(g.rows) if k in g.strong)], True)
+              for i, c in enumerate(g.columns)]  # headings and total rows are bold: wider
+    widths = [max(w, _width(pdf, size, [r[i] for k, r in enumerate(g.rows) if k not in g.strong], False))
+              for i, w in enumerate(widths)]
     if sum(widths) > WIDTH or len(g.columns) > 5:  # too wide: shrink; many columns: use the whole width
         widths = [w * WIDTH / sum(widths) for w in widths]
     if pdf.will_page_break(size * 0.5 * 3 + 4):
         pdf.add_page()
+    pdf.use(size)
     pdf.set_draw_color(150, 150, 150)
     pdf.set_line_width(0.2)
     pdf.set_fill_color(255, 255, 255)  # fpdf2 tables fill with the current colour: a chart's would leak in
     bold = FontFace(emphasis="BOLD")
     with pdf.table(col_widths=widths, width=sum(widths), align="LEFT", line_height=size * 0.5 + 0.4,
                    text_align=["RIGHT" if r else "LEFT" for r in g.right], borders_layout="HORIZONTAL_LINES",
-                   headings_style=FontFace(emphasis="BOLD", fill_color=(232, 232, 232)), padding=(0.6, 1.0), repeat_headings=1) as table:
+                   headings_style=FontFace(emphasis="BOLD", fill_color=(232, 232, 232)), padding=(0.6, 1.0),
+                   repeat_headings=1) as table:
         head = table.row()
         for c in g.columns:
             head.cell(pdf.t(c))
@@ -170,6 +173,12 @@ def _grid(pdf: Writer, g: Grid) -> None:
     if g.caption:
         _text(pdf, Text(g.caption, "small"))
     pdf.ln(2)
+
+
+def _width(pdf: Writer, size: float, texts: list[str], bold: bool) -> float:
+    """The widest text in mm plus the cell's padding, so nothing wraps that need not."""
+    pdf.use(size, bold)
+    return max([pdf.get_string_width(pdf.t(v)) for v in texts] + [0.0]) + 4.5
 
 
 def _chart(pdf: Writer, c: Chart) -> None:

@@ -23,8 +23,8 @@ def document(d: MonthData) -> Document:
 
 def coverage(d: MonthData) -> str:
     days = (d.end - d.first).days
-    return (f"Incomplete month: data from {d.data_from.day} {d.data_from:%b %H:%M} to {d.data_to.day} {d.data_to:%b %H:%M} only "
-            f"(the month has {days} days). Totals below cover that time only.")
+    return (f"Incomplete month: data on {d.days_with_data} of {days} days, from {d.data_from.day} "
+            f"{d.data_from:%b %H:%M} to {d.data_to.day} {d.data_to:%b %H:%M}. Totals cover the measured time only.")
 
 
 def summary(d: MonthData) -> Section:
@@ -110,9 +110,9 @@ def heatmap_section(d: MonthData) -> Section:
                "and at weekends: equipment left running."))
     for m in d.heatmap.maps:
         counts = ", ".join(f"{n.title()} {c}" for n, c in zip(DAY_NAMES, m.days))
-        s.add(Heading(m.location), Chart(charts.heatgrid([n.title() for n in m.rows], [f"{h:02d}" for h in range(24)],
-                                                           m.kwh, "kWh", f"{m.location}: average kWh by hour and weekday"),
-                                         f"Dates averaged per weekday: {counts}."))
+        grid = charts.heatgrid([n.title() for n in m.rows], [f"{h:02d}" for h in range(24)], m.kwh, "kWh",
+                               f"{m.location}: average kWh by hour and weekday")
+        s.add(Heading(m.location), Chart(grid, f"Dates averaged per weekday: {counts}."))
     return s
 
 

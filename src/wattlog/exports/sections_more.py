@@ -69,15 +69,16 @@ def cost_section(d: MonthData) -> Section:
     unit = c.bills[0].major_unit if c.bills else c.currency
     s.add(Figures([("Estimated bill", money(c.total, unit), c.tariff),
                    ("Energy priced", kwh(sum(b.kwh for b in c.bills), 0), c.source),
-                   ("Data", "complete" if c.complete else "INCOMPLETE", "" if c.complete else "the bill is a lower bound")]))
+                   ("Data", "complete" if c.complete else "INCOMPLETE",
+                    "" if c.complete else "the bill is a lower bound")]))
     if not c.complete:
         s.add(Text("Some 15-minute intervals are missing or have gaps: the energy there is not filled in, so this "
                    "estimate is lower than the real bill.", "warn"))
     rows, strong = [], set()
     for b in c.bills:
         for comp in b.components:
-            rows.append([comp.label, f"{num(comp.quantity, 2)} {comp.unit}", f"{comp.rate.normalize():f} {comp.rate_unit}",
-                         money(comp.amount, unit)])
+            qty = money(comp.quantity, unit) if comp.unit == unit else f"{num(comp.quantity, 2)} {comp.unit}"
+            rows.append([comp.label, qty, f"{comp.rate.normalize():f} {comp.rate_unit}", money(comp.amount, unit)])
         strong.add(len(rows))
         rows.append([f"Total {b.month}" + ("" if b.complete else " (incomplete)"), "", "", money(b.total, unit)])
     s.add(Grid(["Component", "Quantity", "Rate", "Amount"], rows, [False, True, True, True], strong,
@@ -99,8 +100,8 @@ def cost_section(d: MonthData) -> Section:
     if c.what_if:
         w = c.what_if
         s.add(Grid(["Component", c.tariff, w.tariff, "Difference"],
-                   [[x.what.replace("_", " "), money(x.base, unit), money(x.alternative, unit), money(x.difference, unit)]
-                    for x in w.rows], [False, True, True, True], {len(w.rows) - 1},
+                   [[x.what.replace("_", " "), money(x.base, unit), money(x.alternative, unit),
+                     money(x.difference, unit)] for x in w.rows], [False, True, True, True], {len(w.rows) - 1},
                    caption=f"What if: the same month under {w.tariff}."))
     notes = list(dict.fromkeys(n for b in c.bills for n in b.notes))
     if notes:
