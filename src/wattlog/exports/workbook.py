@@ -111,7 +111,8 @@ def write_table(ws: Worksheet, t: Table, meta: Meta, unit: str, report: str) -> 
     for j, c in enumerate(t.columns, start=1):
         cell = ws.cell(FIRST_ROW - 1, j, c)
         cell.font, cell.fill = BOLD, HEAD_FILL
-        cell.alignment = Alignment(horizontal="left" if formats[j - 1][1] == "text" else "right", wrap_text=True)
+        numeric = formats[j - 1][1] in ("number", "percent", "money")
+        cell.alignment = Alignment(horizontal="right" if numeric else "left", wrap_text=True)
     for i, row in enumerate(t.rows, start=FIRST_ROW):
         for j, v in enumerate(row, start=1):
             value = cell_value(v, formats[j - 1][1])
@@ -129,7 +130,7 @@ def write_table(ws: Worksheet, t: Table, meta: Meta, unit: str, report: str) -> 
         ws.cell(r, 1, note).font = NOTE
         r += 1
     widths(ws, t, formats)
-    decorate(ws, report, t, FIRST_ROW, last)
+    decorate(ws, report, t, FIRST_ROW, last, r + 1)
 
 
 def column_format(name: str, values: list[Any], unit: str) -> tuple[str | None, str]:

@@ -13,11 +13,12 @@ from ..analytics.tables import Table
 SITE_ROWS = {"total", "site (main meter)"}
 
 
-def decorate(ws: Worksheet, report: str, t: Table, first: int, last: int) -> None:
-    """Add what helps reading this table: a chart beside it, or a colour scale on the heatmap's cells."""
+def decorate(ws: Worksheet, report: str, t: Table, first: int, last: int, below: int) -> None:
+    """Add what helps reading this table: a chart under its notes (row `below`), or a colour scale on the
+    heatmap's cells."""
     if last < first:
         return
-    anchor = f"{get_column_letter(len(t.columns) + 2)}{first - 1}"
+    anchor = f"A{below}"  # under the notes, whose long lines would run beneath a chart beside the table
     if t.name.startswith("heatmap:"):
         cells = f"B{first}:{get_column_letter(len(t.columns))}{last}"
         ws.conditional_formatting.add(cells, ColorScaleRule(
@@ -33,9 +34,7 @@ def decorate(ws: Worksheet, report: str, t: Table, first: int, last: int) -> Non
         col = t.columns.index("total") + 1
         ws.add_chart(_bars(ws, "cost by location", "amount", col, first, last), anchor)
     elif report == "demand" and t.name == "peaks":
-        chart = _bars(ws, "maximum demand per month", "kW", 2, first, last)
-        chart.type = "col"
-        ws.add_chart(chart, anchor)
+        ws.add_chart(_bars(ws, "maximum demand per month", "kW", 2, first, last, kind="col"), anchor)
     elif report == "afterhours":
         chart = _bars(ws, "kWh by period", "kWh", 3, first, last, until=6)
         chart.grouping, chart.overlap = "stacked", 100
@@ -44,13 +43,15 @@ def decorate(ws: Worksheet, report: str, t: Table, first: int, last: int) -> Non
         _profiles(ws, t, first, last)
 
 
-def _bars(ws: Worksheet, title: str, axis: str, col: int, first: int, last: int, until: int | None = None) -> BarChart:
+def _bars(ws: Worksheet, title: str, axis: str, col: int, first: int, last: int, until: int | None = None,
+          kind: str = "bar") -> BarChart:
     chart = BarChart()
-    chart.type, chart.title, chart.style = "bar", title, 10
+    chart.type, chart.title, chart.style = kind, title, 10
     chart.add_data(Reference(ws, min_col=col, max_col=until or col, min_row=first - 1, max_row=last),
                    titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
-    chart.x_axis.scaling.orientation = "maxMin"  # the first row (largest) at the top
+    if kind == "bar":
+        chart.x_axis.scaling.orientation = "maxMin"  # the first row (largest) at the top
     chart.y_axis.title = axis
     chart.x_axis.delete = chart.y_axis.delete = False  # recent Excel hides axes openpyxl leaves unset
     chart.legend = chart.legend if until else None
