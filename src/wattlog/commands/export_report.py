@@ -42,7 +42,7 @@ WORKBOOK_HELP = """Write the report NAME (or every report: all) over local dates
 
 An 'About' sheet (site, period, time zone, generated at, tariff, links to the sheets), then one sheet per
 table of the report: real numbers with formats (kWh, %, money in the tariff's currency, exact to the
-sen), a frozen header row, the notes under the table, a colour scale on heatmaps and a chart beside
+sen), a frozen header row, the notes under the table, a colour scale on heatmaps, and charts for
 rankings, profiles, monthly demand, after-hours and cost tables. With `all`, the cost report is
 included when a tariff is configured or given.
 

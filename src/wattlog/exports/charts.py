@@ -18,6 +18,13 @@ def text_width(s: str, size: float) -> float:
     return len(s) * size * 0.56
 
 
+def fit(s: str, width: float, size: float) -> str:
+    """`s` shortened with an ellipsis to about `width` px (the table beside the chart has the full name)."""
+    if text_width(s, size) <= width:
+        return s
+    return s[:max(1, int(width / (size * 0.56)) - 1)].rstrip() + "…"
+
+
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     """Round tick values covering [lo, hi] (lo <= 0 <= hi for bar charts)."""
     if hi <= lo:
@@ -61,7 +68,7 @@ def hbars(items: Sequence[tuple[str, float, str]], unit: str, title: str,
         a, b = sorted((zero, zero + v * sx))
         c.rect(a, y + 4, max(b - a, 0.5), row - 8, fill, INK if style == "muted" else None,
                data={"label": name, "value": round(v, 3)}, tip=f"{name}: {label(v)}")
-        c.text(x0 - 6, y + row / 2 + 4, name, 11, "end", bold=style == "top")
+        c.text(x0 - 6, y + row / 2 + 4, fit(name, left - 12, 11), 11, "end", bold=style == "top")
         c.text(max(b, zero) + 5, y + row / 2 + 4, label(v), 10.5)
     c.line(zero, top - 4, zero, bottom, INK, 1)
     return c
