@@ -426,11 +426,14 @@ def check(config_path: str) -> None:
 
 def _register() -> None:
     from .commands.data import export, import_csv
+    from .commands.export_report import monthly, workbook
     from .commands.report import report
 
     main.add_command(export)
     main.add_command(import_csv)
     main.add_command(report)
+    main.add_command(workbook)
+    main.add_command(monthly)
 
 
 _register()
