@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from wattlog.analytics.errors import NoData
 from wattlog.analytics.settings import ReportSettings
 from wattlog.exports import charts, html, pdf
-from wattlog.exports.fmt import money, num
+from wattlog.exports.fmt import kwh, money, num
 from wattlog.exports.monthly import gather
 from wattlog.exports.sections import document
 from wattlog.store import Store
@@ -171,3 +171,10 @@ def test_chart_helpers():
     assert bars["a"]["x"] == bars["b"]["x"] + bars["b"]["w"]  # both from the zero line
     grid = charts.heatgrid(["Mon"], ["00", "01"], [[None, 2.0]], "kWh", "g")
     assert "no complete hour" in grid.svg() and charts.ramp(1.0) == charts.RAMP[-1] and charts.ramp(0) == charts.RAMP[0]
+
+
+def test_small_energy_keeps_its_digits():
+    # A short first month must not read "0 kWh" where 0.08 kWh was used.
+    assert [kwh(v, 0) for v in (0.08, 0.5, 3.2, 12.4, 0.0, None)] == [
+        "0.080 kWh", "0.50 kWh", "3.2 kWh", "12 kWh", "0 kWh", "—"]
+    assert kwh(1234.56) == "1,234.6 kWh"

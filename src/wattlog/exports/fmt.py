@@ -17,7 +17,12 @@ def num(v: float | Decimal | None, digits: int = 1) -> str:
 
 
 def kwh(v: float | None, digits: int = 1) -> str:
-    return f"{num(v, digits)} kWh" if v is not None else DASH
+    """Small amounts get more digits (a short month must not read '0 kWh'): 0.08 -> '0.080 kWh'."""
+    if v is None:
+        return DASH
+    while digits < 3 and v and abs(v) < 10 ** (1 - digits):
+        digits += 1
+    return f"{num(v, digits)} kWh"
 
 
 def kw(v: float | None, digits: int = 1) -> str:

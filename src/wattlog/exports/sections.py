@@ -90,7 +90,7 @@ def ranking_section(d: MonthData) -> Section:
              for i, r in enumerate(x for x in rank.rows if x.kind != "site")]
     if items:
         s.add(Chart(charts.hbars(items, "kWh", f"kWh by location, {month_name(d.first)}",
-                                 lambda v: f"{num(v, 0)} kWh"),
+                                 lambda v: kwh(v, 0)),
                     "Energy per location this month, largest first. The light bar is the part of the main meter's "
                     "energy that no sub-meter measures." if d.settings.main_meter else
                     "Energy per location this month, largest first."))

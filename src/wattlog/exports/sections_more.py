@@ -23,7 +23,7 @@ def afterhours_section(d: MonthData) -> Section:
     rows = d.afterhours.rows
     items = [(a.location, a.after_kwh, "top" if i == 0 else "normal") for i, a in enumerate(rows)]
     if items:
-        s.add(Chart(charts.hbars(items, "kWh", "kWh outside working hours by location", lambda v: f"{num(v, 0)} kWh"),
+        s.add(Chart(charts.hbars(items, "kWh", "kWh outside working hours by location", lambda v: kwh(v, 0)),
                     "Energy used outside working hours, per location."))
     table = [[a.location, num(a.total_kwh), num(a.working_kwh), num(a.evening_kwh), num(a.days_off_kwh),
               num(a.holiday_kwh), pct(a.after_pct), num(a.base_kw, 2), pct(a.base_pct), str(a.nights)] for a in rows]
