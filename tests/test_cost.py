@@ -191,7 +191,7 @@ def test_the_report_registry_runs_it(store):
 def test_no_tariff_and_a_tariff_not_in_force(store):
     with pytest.raises(ReportError, match="no tariff given") as e:
         cost_report(store, START, END)
-    assert "--tariff" in e.value.fix
+    assert "--tariff" in e.value.fix and "my-tnb-lv-tou-2025" in e.value.fix and "[tariff]" in e.value.fix
     with pytest.raises(ReportError, match="by"):
         cost_report(store, START, END, tariff="my-tnb-mv-tou-2025", by="floor")
     from wattlog.analytics.tariff import TariffError

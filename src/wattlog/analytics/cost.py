@@ -19,7 +19,7 @@ from .intervals import energy_intervals, sum_intervals
 from .series import Interval
 from .settings import ReportSettings
 from .tables import Table, r
-from .tariff import CHARGE_KINDS, Tariff, load_tariff
+from .tariff import CHARGE_KINDS, Tariff, list_tariffs, load_tariff
 
 KINDS = (*CHARGE_KINDS, "adjustment", "minimum", "power_factor", "levy", "tax")
 
@@ -186,8 +186,9 @@ def _costs(bills: list[Bill], tariff: Tariff, parts: Mapping[str, list[Interval]
 
 def _tariff(t: Tariff | str | Path | None, option: str) -> Tariff:
     if t is None:
-        raise ReportError("no tariff given", f"give --{option} NAME|FILE (shipped: `list_tariffs()`), "
-                          "or set tariff = \"my-tnb-mv-tou-2025\" in the site config")
+        shipped = ", ".join(t.id for t in list_tariffs())
+        raise ReportError("no tariff given", f"give --{option} NAME|FILE (shipped: {shipped}), "
+                          "or set name = \"my-tnb-lv-general-2025\" under [tariff] in the site config")
     return t if isinstance(t, Tariff) else load_tariff(t)
 
 

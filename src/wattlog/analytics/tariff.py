@@ -206,7 +206,7 @@ class Tariff:
             spans = "; ".join(f"{v.effective_from}–{v.effective_to or 'open'}" for v in self.versions)
             raise TariffError(f"no version of tariff {self.id!r} is in force on {d} (it covers {spans})",
                               file=self.path or None, key="versions",
-                              fix="price that period with the tariff then in force (see `list_tariffs()`), "
+                              fix="price that period with the tariff then in force (docs/tariffs.md lists the shipped tariffs and their dates), "
                                   "or add a [[versions]] entry covering it")
         return found
 
