@@ -188,7 +188,7 @@ def test_effective_dates_pick_the_version_in_force(tmp_path):
     with pytest.raises(TariffError) as e:
         mv.version_on(date(2025, 6, 30))
     assert "no version of tariff 'my-tnb-mv-tou-2025' is in force on 2025-06-30" in str(e.value)
-    assert "list_tariffs" in e.value.fix
+    assert "docs/tariffs.md" in e.value.fix
 
 
 # -- validation: file, key and fix -------------------------------------------------------------------
