@@ -30,7 +30,7 @@ def sql(element: ClauseElement) -> str:
 
 def test_every_table_compiles_with_datetime2_and_its_primary_key():
     ddl = {t.name: str(CreateTable(t).compile(dialect=MSSQL)) for t in metadata.sorted_tables}
-    assert set(ddl) == {"meters", "readings", "rollup_15m", "rollup_1h", "rollup_1d", "rollup_1mo"}
+    assert set(ddl) == {"meters", "readings", "rollup_15m", "rollup_1h", "rollup_1d", "rollup_1mo", "rollup_pending"}
     assert "id INTEGER NOT NULL IDENTITY" in ddl["meters"]
     assert "CONSTRAINT uq_meters_site_name UNIQUE (site, name)" in ddl["meters"]
     assert "tags NVARCHAR(max) NULL" in ddl["meters"]
@@ -48,6 +48,9 @@ def test_every_table_compiles_with_datetime2_and_its_primary_key():
     assert all(" DATETIME " not in d and " DATETIME," not in d for d in ddl.values())
     assert "quarters VARBINARY(max) NULL" in ddl["rollup_1d"] and "quarters" not in ddl["rollup_1mo"]
     assert all("IMAGE" not in d for d in ddl.values())  # deprecated on SQL Server
+    assert "id INTEGER NOT NULL IDENTITY" in ddl["rollup_pending"]
+    assert "lo DATETIME2(6) NOT NULL" in ddl["rollup_pending"] and "hi DATETIME2(6) NOT NULL" in ddl["rollup_pending"]
+    assert "FOREIGN KEY(meter_id) REFERENCES meters (id)" in ddl["rollup_pending"]
 
 
 def test_the_alembic_migration_script_for_sql_server():
@@ -61,7 +64,10 @@ def test_the_alembic_migration_script_for_sql_server():
     assert "NTEXT" not in script and "IMAGE" not in script and "\nGO\n" in script
     assert "ALTER TABLE rollup_1d ADD quarters VARBINARY(max) NULL;" in script
     assert script.index("-- Running upgrade 0001 -> 0002") < script.index("CREATE TABLE rollup_1mo (")
-    assert script.count("DATETIME2(6)") == 1 + 1 + 4 * 3  # pruned_before, ts, 4 x (start, 2 counter ts)
+    assert script.index("-- Running upgrade 0002 -> 0003") < script.index("CREATE TABLE rollup_pending (")
+    assert "id INTEGER NOT NULL IDENTITY" in script.split("CREATE TABLE rollup_pending (")[1].split(";")[0]
+    # pruned_before, ts, 4 x (start, 2 counter ts), pending lo and hi
+    assert script.count("DATETIME2(6)") == 1 + 1 + 4 * 3 + 2
 
 
 def test_key_statements_compile_for_sql_server():
@@ -86,6 +92,16 @@ def test_key_statements_compile_for_sql_server():
     assert "quarters" not in sql(st.rollup_values(rollup_1d)) and "quarters" not in sql(st.rollups_of(rollup_1d, 1, T, None))
     assert "rollup_1d.quarters IS NULL GROUP BY rollup_1d.meter_id" in sql(st.unpacked_days())
     assert sql(st.set_pruned()).startswith("UPDATE meters SET pruned_before=")
+    add = str(st.add_pending().compile(dialect=MSSQL, column_keys=["meter_id", "lo", "hi"]))
+    assert add.startswith("INSERT INTO rollup_pending (meter_id, lo, hi) OUTPUT inserted.id VALUES")
+    pending = sql(st.pending_of())
+    assert pending.startswith("SELECT rollup_pending.id, rollup_pending.meter_id, rollup_pending.lo, rollup_pending.hi "
+                              "FROM rollup_pending JOIN meters ON meters.id = rollup_pending.meter_id WHERE meters.site = ")
+    assert pending.endswith("ORDER BY rollup_pending.meter_id, rollup_pending.lo, rollup_pending.id")
+    drop = st.drop_pending().compile(dialect=MSSQL)
+    assert str(drop) == "DELETE FROM rollup_pending WHERE rollup_pending.id IN (__[POSTCOMPILE_ids])"
+    assert drop.construct_params({"ids": [1, 2]}, escape_names=False)["ids"] == [1, 2]
+    assert sql(st.shrink_pending()).startswith("UPDATE rollup_pending SET lo=")
 
 
 def test_every_statement_the_store_issues_compiles_for_sql_server(tmp_path):
@@ -108,6 +124,8 @@ def test_every_statement_the_store_issues_compiles_for_sql_server(tmp_path):
     store.write(batch)
     store.write(batch)
     store.write([Reading("new", t0, "rx380", {"frequency": 50.0})])
+    store.write([Reading("office", r.timestamp + timedelta(days=1), "rx380", r.values) for r in batch], defer=True)
+    store.refresh_pending()
     list(store.readings("office", t0, t0 + timedelta(hours=1)))
     for period in ("15m", "1h", "1d", "1mo"):
         store.rollups(period, "office", t0, t0 + timedelta(days=1))
@@ -129,10 +147,11 @@ def test_every_statement_the_store_issues_compiles_for_sql_server(tmp_path):
         assert text_ and "ON CONFLICT" not in text_ and "LIMIT" not in text_
         kinds.add(text_.split()[0] + " " + next(w for w in text_.split() if w in (
             "readings", "meters", "rollup_15m", "rollup_1h", "rollup_1d", "rollup_1mo", "readings.ts",
-            "meters.id", "rollup_1d.start", "rollup_1d.meter_id")))
+            "meters.id", "rollup_1d.start", "rollup_1d.meter_id", "rollup_pending", "rollup_pending.id")))
     assert len(seen) > 30
     for needed in ("DELETE readings", "INSERT rollup_15m", "DELETE rollup_1d", "UPDATE meters", "SELECT readings.ts",
-                   "INSERT rollup_1mo", "DELETE rollup_1mo"):
+                   "INSERT rollup_1mo", "DELETE rollup_1mo", "INSERT rollup_pending", "SELECT rollup_pending", "UPDATE rollup_pending",
+                   "DELETE rollup_pending"):
         assert needed in kinds, (needed, kinds)
 
 

@@ -12,9 +12,14 @@ from ..reading import Reading
 from .base import Sink
 
 log = logging.getLogger("wattlog.sinks")
+REFRESH_BUDGET = 5.0  # seconds of pending rollups per delivery: a shutdown's 15 s drain is never held up long
 
 
 class DatabaseSink(Sink):
+    """Writes each batch in one transaction. A full batch means the spool holds more (a backlog
+    after an outage): its rollups are deferred (Store.write(defer=True), recorded in the same
+    transaction) and recomputed once the sink has caught up, with the first short batch."""
+
     def __init__(self, db: DatabaseConfig, cfg: Config) -> None:
         self.db, self.cfg = db, cfg
         self.name = f"db:{db.name}"
@@ -44,8 +49,16 @@ class DatabaseSink(Sink):
         await self._run(self._open)
 
     async def deliver(self, readings: list[Reading]) -> None:
+        await self._run(self._deliver, readings)
+
+    def _deliver(self, readings: list[Reading]) -> None:
         assert self.store is not None
-        await self._run(self.store.write, readings)
+        if len(readings) >= self.batch:  # catching up: rollups once the backlog is in
+            self.store.write(readings, defer=True)
+            return
+        self.store.write(readings)
+        if not self.store.refresh_pending(REFRESH_BUDGET):
+            log.info("%s: rollups of the backlog partly recomputed; the rest with the next batches", self.name)
 
     async def prune(self, raw_days: float) -> None:
         """Delete raw readings older than raw_days (rollups stay); quietly skipped while down."""

@@ -80,18 +80,20 @@ def import_poc_csv(store: Store, paths: Iterable[str | Path], meter: str, tz: st
     """Import PoC CSV files into `meter` (a `meter` column, if any, overrides it per row).
 
     Idempotent: rows already stored are counted as duplicates. Bad rows are skipped and listed
-    with file and line. Rollups of everything inserted are rebuilt once, at the end.
+    with file and line. Rollups of everything inserted are rebuilt once, at the end; each batch
+    records what it leaves to rebuild in the same transaction (Store.write(defer=True)), so an
+    import that dies half-way is repaired by the next start of the store (Store.migrate()).
     `progress(path, result)` is called after each batch and each file.
     """
     zone = ZoneInfo(tz) if tz else store.tz
     model = get_model("rx380")
     result, batch = ImportResult(), []  # type: ImportResult, list[Reading]
     # Every good row's time, inserted now or before: a re-import also repairs the rollups of an
-    # import that failed half-way (rebuilding rollups is idempotent).
+    # import that failed half-way before revision 0003 (rebuilding rollups is idempotent).
     runs: dict[str, list[tuple[int, int]]] = {}
 
     def flush(path: str) -> None:
-        result.rows_inserted += store._write(batch, rollups=False)[0]
+        result.rows_inserted += store.write(batch, defer=True)
         batch.clear()
         if progress:
             progress(path, result)
@@ -120,7 +122,8 @@ def import_poc_csv(store: Store, paths: Iterable[str | Path], meter: str, tz: st
                     flush(path)
         flush(path)
     ids = {m["name"]: m["id"] for m in store.meters()}
-    store._refresh({ids[name]: r for name, r in runs.items() if name in ids})
+    store._mark_pending({ids[name]: r for name, r in runs.items() if name in ids})
+    store.refresh_pending()
     return result
 
 

@@ -72,9 +72,13 @@ def affected(conn: Connection, meter_id: int, runs: list[tuple[int, int]], rules
         lo = floor15(min(prev[0] if prev else first, first - rules.gap))
         hi = floor15(max(nxt[0] if nxt else last, last + rules.gap)) + QUARTER
         ranges.append((lo, hi))
-    ranges.sort()
+    return merge(ranges)
+
+
+def merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Ranges [lo, hi) sorted, with overlapping or touching ones joined."""
     merged: list[tuple[int, int]] = []
-    for lo, hi in ranges:
+    for lo, hi in sorted(ranges):
         if merged and lo <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
         else:

@@ -1,4 +1,5 @@
-"""The tables: meters, raw readings, and 15-minute, hourly, daily and monthly rollups per meter.
+"""The tables: meters, raw readings, 15-minute, hourly, daily and monthly rollups per meter, and
+the rollup ranges still to recompute after deferred writes.
 
 Times are naive UTC everywhere in the database (DATETIME2 on SQL Server, whose DATETIME keeps only
 3.33 ms; TIMESTAMP WITHOUT TIME ZONE on PostgreSQL; microsecond text on SQLite). The Alembic
@@ -137,3 +138,14 @@ rollup_1h = _rollup("rollup_1h")  # site-local hours, built from rollup_15m
 rollup_1d = _rollup("rollup_1d", Column("quarters", Blob))
 rollup_1mo = _rollup("rollup_1mo")  # site-local calendar months, built from rollup_1d (revision 0002)
 ROLLUPS = {"15m": rollup_15m, "1h": rollup_1h, "1d": rollup_1d, "1mo": rollup_1mo}
+
+# Rollups not yet recomputed after a deferred write (revision 0003): one meter's 15-minute-aligned
+# range [lo, hi), naive UTC. Written in the same transaction as the raw readings, removed in the
+# same transaction as the recompute (Store.refresh_pending), so a crash never hides stale rollups.
+rollup_pending = Table(
+    "rollup_pending", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("meter_id", Integer, ForeignKey("meters.id", name="fk_rollup_pending_meter"), nullable=False),
+    Column("lo", Timestamp(), nullable=False),
+    Column("hi", Timestamp(), nullable=False),
+)

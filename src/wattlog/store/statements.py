@@ -14,7 +14,7 @@ from sqlalchemy import Delete, Insert, Select, Table, Update, and_, bindparam, d
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .rollup import RAW
-from .schema import ROLLUP_COLUMNS, meters, readings, rollup_1d
+from .schema import ROLLUP_COLUMNS, meters, readings, rollup_1d, rollup_pending
 
 R = readings.c
 M, LO, HI = bindparam("m"), bindparam("lo"), bindparam("hi")
@@ -140,6 +140,33 @@ def drop_rollups(table: Table) -> Delete:
 @cache
 def add_rollups(table: Table) -> Insert:
     return insert(table)
+
+
+@cache
+def add_pending() -> Insert:
+    """Rollup ranges a deferred write leaves to recompute: executemany of {meter_id, lo, hi}."""
+    return insert(rollup_pending)
+
+
+@cache
+def pending_of() -> Select:
+    """The pending ranges of site :site's meters, by meter and start (the table is small)."""
+    c = rollup_pending.c
+    return (select(c.id, c.meter_id, c.lo, c.hi).join(meters, meters.c.id == c.meter_id)
+            .where(meters.c.site == bindparam("site")).order_by(c.meter_id, c.lo, c.id))
+
+
+@cache
+def drop_pending() -> Delete:
+    """Pending rows by id (:ids, a list: at most 500 at a time, SQL Server takes 2100 parameters)."""
+    return delete(rollup_pending).where(rollup_pending.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@cache
+def shrink_pending() -> Update:
+    """What is left of pending row :pid starts at :done (the part before it was recomputed)."""
+    c = rollup_pending.c
+    return update(rollup_pending).where(c.id == bindparam("pid")).values(lo=bindparam("done"))
 
 
 @cache

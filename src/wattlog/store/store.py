@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,7 +22,7 @@ from .buckets import QUARTER, LocalBuckets, aware, floor15, from_us, naive_utc, 
 from .engine import check_driver, make_engine, normalise
 from .errors import StoreError, translate
 from .quarters import Quarters
-from .refresh import HORIZON, Rules, affected, clusters, recompute_coarse, refresh
+from .refresh import HORIZON, Rules, affected, clusters, merge, recompute_coarse, refresh
 from .rows import RowWriter
 from .schema import ROLLUP_COLUMNS, ROLLUP_TIMES, ROLLUPS, rollup_1d, rollup_15m
 
@@ -83,7 +85,8 @@ class Store:
         """Create or upgrade the schema; a database newer than this code raises StoreError.
 
         Day rows written before revision 0002 get their packed quarters, and their months, from
-        rollup_15m here (idempotent: an interrupted fill is finished by the next call).
+        rollup_15m here (idempotent: an interrupted fill is finished by the next call). Rollups
+        that deferred writes left pending (a crash while catching up) are recomputed too.
         """
         with self._tx(write=True) as conn:
             schema_version.upgrade(conn)
@@ -93,6 +96,7 @@ class Store:
             for a in range(first, end, REBUILD_SLICE):
                 with self._tx(write=True) as conn:
                     recompute_coarse(conn, meter_id, a, min(a + REBUILD_SLICE, end), self.rules)
+        self.refresh_pending()
 
     def ensure_meter(self, name: str, model: str = "rx380", location: str | None = None,
                      tags: dict[str, str] | None = None) -> int:
@@ -120,15 +124,21 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def write(self, readings: list[Reading]) -> int:
+    def write(self, readings: list[Reading], defer: bool = False) -> int:
         """Insert readings and update their rollups in one transaction; returns rows newly inserted.
 
         A reading already stored (same meter and timestamp) is skipped, so a batch can be retried
         after any failure. Unknown meters are registered on the fly.
-        """
-        return self._write(readings, rollups=True)[0]
 
-    def _write(self, readings: list[Reading], rollups: bool) -> tuple[int, Touched]:
+        defer=True (catching up on a backlog): the rollups are not recomputed now. The ranges they
+        need are recorded in rollup_pending in the same transaction as the readings, and
+        refresh_pending() recomputes them, once for many batches. Until then reports lag behind
+        in those ranges (also after a crash: migrate() or the next refresh_pending() repairs it).
+        A normal write meanwhile keeps its own ranges current and leaves the pending ones pending.
+        """
+        return self._write(readings, rollups=True, defer=defer)[0]
+
+    def _write(self, readings: list[Reading], rollups: bool, defer: bool = False) -> tuple[int, Touched]:
         if not readings:
             return 0, {}
         with self._tx(write=True) as conn:
@@ -136,6 +146,7 @@ class Store:
             for r in readings:
                 by_meter.setdefault(r.meter, {}).setdefault(naive_utc(r.timestamp), r)  # first one wins
             touched: Touched = {}
+            pending: list[dict[str, Any]] = []
             inserted = 0
             known = self._meters(conn)
             for name, batch in by_meter.items():
@@ -147,9 +158,16 @@ class Store:
                     inserted += len(new)
                     touched[meter_id] = runs = clusters(new, self.rules)
                     if rollups:
+                        ranges = affected(conn, meter_id, runs, self.rules)
+                        if defer:
+                            pending.extend({"meter_id": meter_id, "lo": from_us(lo), "hi": from_us(hi)}
+                                           for lo, hi in ranges)
+                            continue
                         frozen = _frozen(row.pruned_before if row else None)
-                        for lo, hi in affected(conn, meter_id, runs, self.rules):
+                        for lo, hi in ranges:
                             refresh(conn, meter_id, lo, hi, self.rules, frozen)
+            if pending:
+                conn.execute(st.add_pending(), pending)
             return inserted, touched
 
     def _insert(self, conn: Connection, meter_id: int, batch: dict[datetime, Reading]) -> list[int]:
@@ -167,13 +185,59 @@ class Store:
             self._writer.insert(conn, meter_id, [(t, batch[t]) for t in fresh])
         return [to_us(t) for t in fresh]
 
-    def _refresh(self, touched: Touched) -> None:
-        """Bring rollups up to date after writes made with rollups=False (an import)."""
-        for meter_id, runs in touched.items():
-            with self._tx() as conn:
-                ranges = affected(conn, meter_id, sorted(runs), self.rules)
-            for lo, hi in ranges:
-                self._rebuild_range(meter_id, lo, hi)
+    def _mark_pending(self, touched: Touched) -> None:
+        """Record the rollup ranges that readings at `touched` (stored already) change, for refresh_pending()."""
+        with self._tx(write=True) as conn:
+            rows = [{"meter_id": meter_id, "lo": from_us(lo), "hi": from_us(hi)}
+                    for meter_id, runs in touched.items() for lo, hi in affected(conn, meter_id, merge(runs), self.rules)]
+            if rows:
+                conn.execute(st.add_pending(), rows)
+
+    def refresh_pending(self, budget: float | None = None) -> bool:
+        """Recompute the rollups deferred writes left pending; True when nothing is left pending.
+
+        Each meter's ranges are merged first (one transaction). Then every range is recomputed
+        local day by local day, one transaction each, which also shrinks or removes its pending
+        row: a crash, or `budget` seconds spent, leaves exactly what is still to do.
+        """
+        deadline = None if budget is None else time.monotonic() + budget
+        with self._tx() as conn:  # the usual case, nothing pending: no write lock
+            if conn.execute(st.pending_of(), {"site": self.site}).first() is None:
+                return True
+        for pid, meter_id, lo, hi in self._merge_pending():
+            a = lo
+            while a < hi:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                b = min(hi, self.rules.buckets.span("1d", a, a + 1)[1])  # whole local days: each built once
+                with self._tx(write=True) as conn:
+                    pruned = conn.execute(st.meter_by_id(), {"m": meter_id}).one().pruned_before
+                    refresh(conn, meter_id, a, b, self.rules, _frozen(pruned))
+                    if b < hi:
+                        conn.execute(st.shrink_pending(), {"pid": pid, "done": from_us(b)})
+                    else:
+                        conn.execute(st.drop_pending(), {"ids": [pid]})
+                a = b
+        return True
+
+    def _merge_pending(self) -> list[tuple[int, int, int, int]]:
+        """(id, meter id, lo, hi) of this site's pending ranges, each meter's merged into disjoint rows."""
+        out: list[tuple[int, int, int, int]] = []
+        with self._tx(write=True) as conn:
+            rows = conn.execute(st.pending_of(), {"site": self.site}).all()
+            for meter_id, group in groupby(rows, key=lambda r: r.meter_id):
+                mine = list(group)
+                merged = merge([(to_us(r.lo), to_us(r.hi)) for r in mine])
+                if len(merged) == len(mine):  # disjoint already (sorted by lo): keep the rows
+                    out.extend((r.id, meter_id, to_us(r.lo), to_us(r.hi)) for r in mine)
+                    continue
+                ids = [r.id for r in mine]
+                for i in range(0, len(ids), 500):
+                    conn.execute(st.drop_pending(), {"ids": ids[i:i + 500]})
+                for lo, hi in merged:
+                    result = conn.execute(st.add_pending(), {"meter_id": meter_id, "lo": from_us(lo), "hi": from_us(hi)})
+                    out.append((int(result.inserted_primary_key[0]), meter_id, lo, hi))
+        return out
 
     def _rebuild_range(self, meter_id: int, lo: int, hi: int) -> None:
         for a in range(lo, hi, REBUILD_SLICE):
