@@ -21,6 +21,7 @@ ratio, and its answer is checked against the raw scan's.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -30,15 +31,17 @@ import sys
 import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from wattlog.analytics import afterhours, demand, heatmap, profile, quality, ranking
+from wattlog.analytics import afterhours, cost, demand, heatmap, profile, quality, ranking
 from wattlog.analytics.calendar import dates, day_grid
 from wattlog.analytics.days import DAY_COLUMNS, Frame, _meter_day, load, no_gc
 from wattlog.analytics.settings import ReportSettings
 from wattlog.analytics.tables import to_jsonable
+from wattlog.analytics.tariff import Tariff, load_tariff
 from wattlog.store import Store
 from wattlog.store.quarters import Quarters, pack
 from wattlog.store.rows import RowWriter
@@ -56,6 +59,27 @@ REPORTS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "ranking": (ranking.ranking, ranking.ranking_of), "heatmap": (heatmap.heatmap, heatmap.heatmap_of),
     "profile": (profile.profile, profile.profile_of), "demand": (demand.demand, demand.demand_of),
     "afterhours": (afterhours.afterhours, afterhours.afterhours_of), "quality": (quality.quality, quality.quality_of)}
+
+
+def tariffs_for(start: date, end: date) -> tuple[Tariff, Tariff, str]:
+    """The cost report's tariff and what-if tariff for [start, end): TNB MV ToU priced beside MV general
+    (both with demand charges). Before July 2025 TNB's 2014 C2 and C1 were in force; no shipped file
+    covers all of 2025, so for a span crossing 1 July 2025 the 2025 rates are back-dated to its start."""
+    if end <= date(2025, 7, 1):
+        return load_tariff("my-tnb-c2-2014"), load_tariff("my-tnb-c1-2014"), "my-tnb-c2-2014, what-if c1"
+    base, alt = load_tariff("my-tnb-mv-tou-2025"), load_tariff("my-tnb-mv-general-2025")
+    if start < date(2025, 7, 1):
+        base, alt = (dataclasses.replace(t, versions=(dataclasses.replace(t.versions[0], effective_from=start),
+                                                      *t.versions[1:])) for t in (base, alt))
+        return base, alt, "my-tnb-mv-tou-2025, what-if mv-general (2025 rates back-dated to January)"
+    return base, alt, "my-tnb-mv-tou-2025, what-if mv-general"
+
+
+def span_reports(start: date, end: date) -> dict[str, tuple[Callable[..., Any], Callable[..., Any]]]:
+    """REPORTS plus cost, whose tariffs depend on the span."""
+    base, alt, _ = tariffs_for(start, end)
+    return {**REPORTS, "cost": (partial(cost.cost_report, tariff=base, what_if=alt),
+                                partial(cost.cost_of, base=base, alt=alt))}
 
 
 def meter_plan(n: int) -> list[tuple[str, str, str, float]]:
@@ -363,7 +387,8 @@ def main() -> int:
     for label, (a, b) in spans:
         with no_gc():  # as the reports themselves run
             t_raw, raw = timed(lambda: raw_frame(store, raw10, a, b, settings), 1)
-        for name, (public, pure) in REPORTS.items():
+        print(f"  cost tariffs over the {label}: {tariffs_for(a, b)[2]}")
+        for name, (public, pure) in span_reports(a, b).items():
             t_all, _ = timed(lambda: public(store, a, b, settings), args.repeat)
             with no_gc():
                 t_sub, mine = timed(lambda: pure(load(store, a, b, settings, raw10)), args.repeat)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import calendar
 import math
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
-from .series import STEP, Demand, Interval, max_demand
+from .series import STEP, Demand, Interval, demand_blocks, max_demand
 from .tariff import Adjustment, Charge, Minimum, Percent, PowerFactor, Tariff, TariffError, Version
 
 Money = Decimal | str | int | float
@@ -91,17 +93,37 @@ def local_span(tariff: Tariff, start: date, end: date) -> tuple[datetime, dateti
 def site_intervals(intervals: Iterable[Interval], tariff: Tariff, start: date, end: date) -> list[Interval]:
     """The intervals in [start, end) in the tariff's local time, summed per 15 minutes (meters → site)."""
     lo, hi = local_span(tariff, start, end)
-    acc: dict[datetime, Interval] = {}
-    for iv in intervals:
-        if iv.start.tzinfo is None:
-            raise ValueError(f"interval start {iv.start} has no time zone")
-        t = iv.start.astimezone(lo.tzinfo)
-        if lo <= t < hi:
+    return Zoned.of(intervals, lo.tzinfo).between(lo, hi)
+
+
+class Zoned(list[Interval]):
+    """Intervals in one time zone, summed per start and sorted: a month is a bisect away (a year's
+    bills slice one list instead of converting every interval for every month)."""
+
+    def __init__(self, intervals: Iterable[Interval], tz: tzinfo) -> None:
+        acc: dict[datetime, Interval] = {}
+        for iv in intervals:
+            if iv.start.tzinfo is None:
+                raise ValueError(f"interval start {iv.start} has no time zone")
+            t = iv.start if iv.start.tzinfo is tz else iv.start.astimezone(tz)
             a = acc.get(t)
-            acc[t] = replace(iv, start=t) if a is None else Interval(
-                t, a.kwh + iv.kwh, a.kvarh + iv.kvarh, a.kvah + iv.kvah,
-                min(a.covered_s, iv.covered_s), max(a.gap_s, iv.gap_s))
-    return [acc[k] for k in sorted(acc)]
+            if a is None:
+                acc[t] = iv if t is iv.start else replace(iv, start=t)
+            else:
+                acc[t] = Interval(t, a.kwh + iv.kwh, a.kvarh + iv.kvarh, a.kvah + iv.kvah,
+                                  min(a.covered_s, iv.covered_s), max(a.gap_s, iv.gap_s))
+        keyed = sorted(((iv.start.timestamp(), iv) for iv in acc.values()), key=itemgetter(0))
+        super().__init__(iv for _, iv in keyed)
+        self.tz = tz
+        self.keys = [k for k, _ in keyed]  # instants: wall times repeat at a DST change
+        self.blocks: dict[tuple[float, float, int], list[Demand]] = {}  # a month's demand blocks, any tariff
+
+    @classmethod
+    def of(cls, intervals: Iterable[Interval], tz: tzinfo) -> Zoned:
+        return intervals if isinstance(intervals, Zoned) and intervals.tz is tz else cls(intervals, tz)
+
+    def between(self, lo: datetime, hi: datetime) -> list[Interval]:
+        return self[bisect_left(self.keys, lo.timestamp()):bisect_left(self.keys, hi.timestamp())]
 
 
 def band_of(tariff: Tariff, version: Version, t: datetime) -> str:
@@ -140,13 +162,35 @@ class _Month:
         dim = calendar.monthrange(start.year, start.month)[1]
         self.frac = Decimal((end - start).days) / Decimal(dim)
         self.by_band = {b: 0.0 for b in v.bands}
+        day_bands: dict[int, tuple[str, ...]] = {}  # band of each quarter-hour, per day (band_of, faster)
         for iv in ivs:
-            self.by_band[band_of(tariff, v, iv.start)] += iv.kwh
+            t = iv.start
+            bands = day_bands.get(t.toordinal())
+            if bands is None:
+                bands = day_bands[t.toordinal()] = v.grid[tariff.day_type(t.date())]
+            self.by_band[bands[(t.hour * 60 + t.minute) // 15]] += iv.kwh
         self.q_band = {b: _qty(k, self.r.kwh_decimals, self.r.mode) for b, k in self.by_band.items()}
         self.comps: list[Component] = []
         self.notes: list[str] = []
         self.demands: dict[str, Demand | None] = {}
         self.billed: dict[str, float] = {}
+        self._memo: dict[tuple[float, float, int], list[Demand]] = {}  # price() shares it between tariffs
+        self._span = (start.toordinal(), end.toordinal())
+
+    def share_blocks(self, memo: dict[tuple[float, float, int], list[Demand]], span: tuple[float, float]) -> None:
+        self._memo, self._span = memo, span
+
+    def peak(self, window: int, counts: Callable[[datetime], bool] | None) -> Demand | None:
+        """max_demand of the month's intervals; the blocks are made once per window for every charge."""
+        key = (*self._span, window)
+        blocks = self._memo.get(key)
+        if blocks is None:
+            blocks = self._memo[key] = demand_blocks(self.ivs, window)
+        best = None
+        for d in blocks:
+            if (counts is None or counts(d.start)) and (best is None or d.kw > best.kw):  # the earliest of equals
+                best = d
+        return best
 
     def add(self, kind: str, name: str, item: str, label: str, qty: Decimal, unit: str, rate: Decimal,
             rate_unit: str, amount: Decimal, basis: str, **kw: object) -> None:
@@ -183,7 +227,7 @@ class _Month:
             self.add(c.kind, c.name, c.name, label, q, "kWh", c.rate, c.unit, q * c.rate * c.factor, "kWh",
                      bands=c.bands)
         elif c.basis == "kW":
-            d = max_demand(self.ivs, c.window, recorder(self.t, self.v, c.record_in))
+            d = self.peak(c.window, recorder(self.t, self.v, c.record_in))
             self.demands[c.name] = d
             kw, note = d.kw if d else 0.0, ""
             if d and not d.complete:
@@ -237,7 +281,7 @@ class _Month:
                      self.t.major_unit, pct, "%", base * pct / 100, "percent", base=names, note=note)
             return
         counts = recorder(self.t, self.v, rule.record_in)
-        d = max_demand(self.ivs, rule.window, counts)
+        d = self.peak(rule.window, counts)
         kw = d.kw if d else 0.0
         if pf is not None:  # given: kvar = kW × tan(acos(pf))
             kvar = kw * math.sqrt(max(1 / pf ** 2 - 1, 0.0)) if pf > 0 else 0.0
@@ -274,11 +318,13 @@ def price(tariff: Tariff, intervals: Iterable[Interval], start: date, end: date,
     if unknown:
         raise TariffError(f"no adjustment {min(unknown)!r} in {tariff.id}", key="adjustments",
                           fix=f"use one of {', '.join(sorted(known)) or '(none)'}")
-    ivs = site_intervals(intervals, tariff, start, end)
     lo, hi = local_span(tariff, start, end)
+    zoned = Zoned.of(intervals, lo.tzinfo)
+    ivs = zoned.between(lo, hi)
     expected = int((hi.astimezone(UTC) - lo.astimezone(UTC)) / STEP)
     missing, gaps = expected - len(ivs), sum(1 for i in ivs if i.gap_s > 0)
     m = _Month(tariff, v, ivs, start, end)
+    m.share_blocks(zoned.blocks, (lo.timestamp(), hi.timestamp()))
     for c in v.charges:
         m.charge(c, demand_history or {})
     for a in v.adjustments:
@@ -306,7 +352,7 @@ def price_months(tariff: Tariff, intervals: Iterable[Interval], start: date, end
                  demand_history: Mapping[str, float] | None = None) -> list[Bill]:
     """One Bill per calendar month of [start, end), split again where a new tariff version starts;
     each month's maximum demand joins the history for the next month's ratchet."""
-    ivs, history, bills = list(intervals), dict(demand_history or {}), []
+    ivs, history, bills = Zoned.of(intervals, local_span(tariff, start, end)[0].tzinfo), dict(demand_history or {}), []
     cut = start
     while cut < end:
         nxt = (cut.replace(day=1) + timedelta(days=32)).replace(day=1)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ..store import Store
-from .billing import Bill, Money, price_months, site_intervals
+from .billing import Bill, Money, Zoned, local_span, price_months
+from .columns import Columns, summed_intervals
 from .common import UNMETERED, Header, header
-from .days import load
+from .days import Frame, load, no_gc
 from .errors import ReportError
-from .intervals import energy_intervals, sum_intervals
+from .intervals import meter_intervals
 from .series import Interval
 from .settings import ReportSettings
 from .tables import Table, r
@@ -131,48 +133,47 @@ def split(amount: Decimal, weights: Mapping[str, float | Decimal],
     return {n: (base[n] * step).quantize(step) for n in names}
 
 
-def allocate(bill: Bill, tariff: Tariff,
-             parts: Mapping[str, list[Interval]]) -> tuple[dict[str, dict[str, Decimal]], dict[str, float]]:
+def allocate(bill: Bill, tariff: Tariff, parts: Mapping[str, list[Interval]] | Columns
+             ) -> tuple[dict[str, dict[str, Decimal]], dict[str, float]]:
     """Each part's share of every component of one bill, and its coincident kW in the maximum-demand block."""
+    cols = parts if isinstance(parts, Columns) else Columns.from_intervals(parts)
+    names = list(cols.kwh)
     v = tariff.version_on(bill.start)
     step = v.rounding.money
-    ivs = {p: site_intervals(x, tariff, bill.start, bill.end) for p, x in parts.items()}
-    band_kwh = {p: {b: 0.0 for b in v.bands} for p in parts}
-    for p, xs in ivs.items():
-        for iv in xs:
-            band_kwh[p][v.band_at(tariff.day_type(iv.start.date()), iv.start)] += iv.kwh
-    out: dict[str, dict[str, Decimal]] = {p: {} for p in parts}
+    i, j = cols.span(*local_span(tariff, bill.start, bill.end))
+    band_kwh = {p: cols.by_band(p, i, j, tariff, v) for p in names}
+    out: dict[str, dict[str, Decimal]] = {p: {} for p in names}
 
     def in_block(p: str, item: str) -> float:
         d = bill.demands.get(item)
         if d is None:
             return 0.0
         hours = (d.end - d.start).total_seconds() / 3600
-        return sum(i.kwh for i in ivs[p] if d.start <= i.start < d.end) / hours
+        return cols.total(p, d.start, d.end) / hours
 
     for c in bill.components:
         w: dict[str, float | Decimal]
         if c.basis == "kWh":
-            w = {p: sum(band_kwh[p][b] for b in (c.bands or v.bands)) for p in parts}
+            w = {p: sum(band_kwh[p][b] for b in (c.bands or v.bands)) for p in names}
         elif c.basis == "kW":
-            w = {p: in_block(p, c.item) for p in parts}
+            w = {p: in_block(p, c.item) for p in names}
         elif c.basis == "kvar":
-            w = {p: sum(abs(i.kvarh) for i in ivs[p]) for p in parts}
+            w = {p: sum(map(abs, cols.kvarh(p)[i:j])) for p in names}
         elif c.basis == "month":
-            w = {p: sum(band_kwh[p].values()) for p in parts}
+            w = {p: sum(band_kwh[p].values()) for p in names}
         else:  # percent: the location's share of the components it is computed on
-            w = {p: sum((out[p].get(n, Decimal(0)) for n in c.base), Decimal(0)) for p in parts}
+            w = {p: sum((out[p].get(n, Decimal(0)) for n in c.base), Decimal(0)) for p in names}
         for p, a in split(c.amount, w, step).items():
             out[p][c.name] = a
     first_kw = next(iter(bill.demands), None)
-    coincident = {p: in_block(p, first_kw) for p in parts} if first_kw else {}
+    coincident = {p: in_block(p, first_kw) for p in names} if first_kw else {}
     return out, coincident
 
 
-def _costs(bills: list[Bill], tariff: Tariff, parts: Mapping[str, list[Interval]]) -> list[LocationCost]:
-    acc = {p: LocationCost(p, 0.0, {}, Decimal(0), {}) for p in parts}
+def _costs(bills: list[Bill], tariff: Tariff, cols: Columns) -> list[LocationCost]:
+    acc = {p: LocationCost(p, 0.0, {}, Decimal(0), {}) for p in cols.kwh}
     for b in bills:
-        shares, coincident = allocate(b, tariff, parts)
+        shares, coincident = allocate(b, tariff, cols)
         for p, amounts in shares.items():
             x = acc[p]
             for name, a in amounts.items():
@@ -180,7 +181,7 @@ def _costs(bills: list[Bill], tariff: Tariff, parts: Mapping[str, list[Interval]
                 x.total += a
             if p in coincident:
                 x.coincident_kw[b.month] = coincident[p]
-            x.kwh += sum(i.kwh for i in site_intervals(parts[p], tariff, b.start, b.end))
+            x.kwh += cols.total(p, *local_span(tariff, b.start, b.end))
     return sorted(acc.values(), key=lambda x: (x.location == UNMETERED, -x.total, x.location))
 
 
@@ -190,17 +191,6 @@ def _tariff(t: Tariff | str | Path | None, option: str) -> Tariff:
         raise ReportError("no tariff given", f"give --{option} NAME|FILE (shipped: {shipped}), "
                           "or set name = \"my-tnb-lv-general-2025\" under [tariff] in the site config")
     return t if isinstance(t, Tariff) else load_tariff(t)
-
-
-def _remainder(site: list[Interval], parts: list[list[Interval]]) -> list[Interval]:
-    """The main meter minus its sub-meters, interval by interval (negative: the sub-meters claim more)."""
-    subs = {i.start: i for i in sum_intervals(parts)}
-    out = []
-    for s in site:
-        p = subs.get(s.start)
-        out.append(s if p is None else Interval(s.start, s.kwh - p.kwh, s.kvarh - p.kvarh, s.kvah - p.kvah,
-                                                min(s.covered_s, p.covered_s), max(s.gap_s, p.gap_s)))
-    return out
 
 
 def cost_report(store: Store, start: date, end: date, settings: ReportSettings | None = None,
@@ -216,22 +206,40 @@ def cost_report(store: Store, start: date, end: date, settings: ReportSettings |
     settings = settings or ReportSettings(timezone=store.tz.key)
     base = _tariff(tariff, "tariff")
     alt = _tariff(what_if, "what-if") if what_if is not None else None
-    frame = load(store, start, end, settings)
-    per_meter = energy_intervals(store, start, end, None, settings)
+    with no_gc():
+        return cost_of(load(store, start, end, settings), base, alt, location, by=by, pf=pf,
+                       adjustments=adjustments, demand_history=demand_history)
+
+
+def cost_of(frame: Frame, base: Tariff, alt: Tariff | None = None, location: str | None = None, *,
+            by: str = "location", pf: float | None = None,
+            adjustments: Mapping[str, Mapping[str, Money]] | None = None,
+            demand_history: Mapping[str, float] | None = None) -> CostReport:
+    """cost_report's work over loaded meter-days (its 15-minute intervals come from the same Frame)."""
+    start, end, tz = frame.start, frame.end, frame.settings.tz
+    lo, hi = (datetime.combine(d, time(), tzinfo=tz) for d in (start, end))
     main = frame.main
-    groups = ({m: [m] for ms in frame.groups().values() for m in ms} if by == "meter" else frame.groups())
-    parts = {p: sum_intervals([per_meter[m] for m in ms if m in per_meter]) for p, ms in sorted(groups.items())}
+    groups = dict(sorted(({m: [m] for ms in frame.groups().values() for m in ms} if by == "meter"
+                          else frame.groups()).items()))
     if main:
-        site, source = per_meter.get(main, []), f"main meter {main}"
-        parts[UNMETERED] = _remainder(site, list(parts.values()))
+        cols = Columns.from_frame(frame, {**groups, main: [main]})
+        site, source = meter_intervals(frame.meter_days[main], lo, hi), f"main meter {main}"
+        present = [False] * len(cols.starts)
+        for md in frame.meter_days[main]:
+            i = cols.offset[md.grid.day]
+            present[i:i + md.grid.n] = md.present or [True] * md.grid.n
+        cols.add_remainder(UNMETERED, main, list(groups), present)
+        del cols.kwh[main]
     else:
-        site, source = sum_intervals(list(parts.values())), "sum of all meters"
+        cols = Columns.from_frame(frame, groups)
+        site, source = summed_intervals(frame, [m for ms in groups.values() for m in ms], lo, hi), "sum of all meters"
     notes = []
-    if any(i.kwh < 0 for i in parts.get(UNMETERED, [])):
+    if any(k < 0 for k in cols.kwh.get(UNMETERED, [])):
         notes.append("the sub-meters exceed the main meter in some intervals: the unmetered remainder is "
                      "negative there and gets no share of the cost")
+    site = Zoned.of(site, ZoneInfo(base.timezone))  # priced under both tariffs: zoned and blocked once
     bills = price_months(base, site, start, end, pf=pf, adjustments=adjustments, demand_history=demand_history)
-    locations = _costs(bills, base, parts)
+    locations = _costs(bills, base, cols)
     total = sum((b.total for b in bills), Decimal(0))
     comparison = None
     if alt is not None:
@@ -241,7 +249,7 @@ def cost_report(store: Store, start: date, end: date, settings: ReportSettings |
         a_total = sum((b.total for b in alt_bills), Decimal(0))
         rows = [Difference(k, _kind(bills, k), _kind(alt_bills, k)) for k in KINDS
                 if any(c.kind == k for b in (*bills, *alt_bills) for c in b.components)]
-        comparison = WhatIf(alt.id, alt_bills, a_total, _costs(alt_bills, alt, parts),
+        comparison = WhatIf(alt.id, alt_bills, a_total, _costs(alt_bills, alt, cols),
                             rows + [Difference("total", total, a_total)])
     if location is not None:
         locations = [x for x in locations if x.location == location]

@@ -59,7 +59,7 @@ def energy_series(store: Store, start: date | datetime, end: date | datetime, me
     """Intervals per meter with the gaps (and the counter's energy across them) and counter checks."""
     with no_gc():
         frame, lo, hi = _frame(store, start, end, meters, settings)
-        intervals = {m: _intervals(days, lo, hi) for m, days in frame.meter_days.items()}
+        intervals = {m: meter_intervals(days, lo, hi) for m, days in frame.meter_days.items()}
         gaps = [g for days in frame.meter_days.values() for g in find_gaps(days, lo, hi)]
     if gap_details:
         gaps = [_with_counter(store, g) for g in gaps]
@@ -109,7 +109,8 @@ def _nan0(values: list[float]) -> list[float]:
     return [0.0 if v != v else v for v in values]
 
 
-def _intervals(days: list[MeterDay], lo: datetime, hi: datetime) -> list[Interval]:
+def meter_intervals(days: list[MeterDay], lo: datetime, hi: datetime) -> list[Interval]:
+    """One meter's 15-minute intervals with start in [lo, hi), from its loaded days."""
     out: list[Interval] = []
     for md in days:
         starts = _starts(md.grid)

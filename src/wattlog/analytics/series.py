@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 STEP = timedelta(minutes=15)
 
@@ -60,23 +61,24 @@ def demand_blocks(intervals: Iterable[Interval], window_minutes: int = 30,
         raise ValueError("the demand window must be a multiple of 15 minutes")
     per_block = window_minutes // 15
     # Keyed by (local date, block number): hashing aware datetimes asks the zone for every key.
-    blocks: dict[tuple[int, int], tuple[datetime, list[Interval]]] = {}
+    # Per block: its first interval's start, kWh so far, intervals, and whether all were gap-free.
+    blocks: dict[tuple[int, int], list[Any]] = {}
     for iv in intervals:
         local = iv.start
-        n = (local.hour * 60 + local.minute) // window_minutes
-        key = (local.toordinal(), n)
-        found = blocks.get(key)
-        if found is None:
-            minute = n * window_minutes
-            start = local.replace(hour=minute // 60, minute=minute % 60, second=0, microsecond=0)
-            blocks[key] = (start, [iv])
+        key = (local.toordinal(), (local.hour * 60 + local.minute) // window_minutes)
+        b = blocks.get(key)
+        if b is None:
+            blocks[key] = [local, iv.kwh, 1, iv.gap_s == 0]
         else:
-            found[1].append(iv)
+            b[1] += iv.kwh
+            b[2] += 1
+            b[3] = b[3] and iv.gap_s == 0
     out: list[Demand] = []
-    for _, (start, ivs) in sorted(blocks.items()):
+    step = timedelta(minutes=window_minutes)
+    for (_, n), (local, kwh, count, clean) in sorted(blocks.items()):
+        minute = n * window_minutes
+        start = local.replace(hour=minute // 60, minute=minute % 60, second=0, microsecond=0)
         if counts is not None and not counts(start):
             continue
-        kwh = sum(i.kwh for i in ivs)
-        complete = len(ivs) == per_block and all(i.gap_s == 0 for i in ivs)
-        out.append(Demand(kwh * 60 / window_minutes, start, start + timedelta(minutes=window_minutes), kwh, complete))
+        out.append(Demand(kwh * 60 / window_minutes, start, start + step, kwh, count == per_block and clean))
     return out
