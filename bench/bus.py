@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import math
 import multiprocessing as mp
 import os
 import platform

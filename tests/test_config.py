@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wattlog.config import ConfigProblems, load_config, parse_config, parse_duration
+from wattlog.config import ConfigProblems, load_config, parse_duration
 
 GOOD = '''
 [site]

@@ -109,7 +109,7 @@ def scan(url: str, units: str, model: str, definitions: tuple[str, ...], timeout
     from rich.console import Console
     from rich.progress import Progress
 
-    from .polling.scan import parse_units, probe_timeout, scan as do_scan
+    from .polling.scan import parse_units, scan as do_scan
 
     try:
         ids = parse_units(units)
