@@ -129,17 +129,18 @@ def test_an_interrupted_refresh_leaves_exactly_the_rest_pending(store, url, tmp_
         store.write(data[i:i + 2000], defer=True)
     real, calls = store_module.refresh, []
 
-    def dies_on_the_third_day(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def dies_on_the_third_call(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(args[2])
         if len(calls) == 3:
             raise RuntimeError("power cut")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(store_module, "refresh", dies_on_the_third_day)
+    monkeypatch.setattr(store_module, "refresh", dies_on_the_third_call)
     with pytest.raises(RuntimeError, match="power cut"):
         store.refresh_pending()
     monkeypatch.setattr(store_module, "refresh", real)
-    assert pending_rows(url) == 2  # both meters still have a rest: meter a from its third day, b whole
+    assert pending_rows(url) == 2  # day 1 of both meters is done (one transaction), day 2 of a failed
+    assert [(d["meter"], d["start"].day) for d in store.rollups("1d")] == [("a", 25), ("b", 25)]
     assert store.refresh_pending(budget=0) is False  # nothing done within no time
     assert store.refresh_pending() is True and pending_rows(url) == 0
     assert everything(store) == reference(tmp_path, data)
@@ -246,3 +247,44 @@ def test_the_sink_refreshes_within_its_budget_and_finishes_later(url, tmp_path, 
         await sink.close()
 
     asyncio.run(go())
+
+
+# -- the driver-level fast paths on SQLite ----------------------------------------------------------
+
+def test_sqlite_timestamps_as_text_are_exactly_sqlalchemys(tmp_path):
+    from sqlalchemy.dialects import sqlite
+
+    from wattlog.store import rows
+    from wattlog.store.schema import readings
+
+    dialect = sqlite.dialect()
+    slow = readings.c.ts.type.dialect_impl(dialect).bind_processor(dialect)
+    rng = random.Random(5)
+    for _ in range(2000):
+        t = datetime(1, 1, 1) + timedelta(microseconds=rng.randrange(0, 3_155_000_000 * 10**6 * 100))
+        assert rows.SQLITE_TEXT(t) == slow(t)
+    assert rows.RowWriter(dialect, "sqlite").ts_proc is rows.SQLITE_TEXT
+
+
+def test_raw_rows_at_driver_level_equal_sqlalchemys(tmp_path, monkeypatch):
+    from wattlog.store import rows
+    from wattlog.store.buckets import to_us
+
+    data = messy(("a",), hours=3)
+    with open_store(f"sqlite:///{tmp_path / 'w.db'}") as store:
+        store.write(data)
+        lo, hi = to_us(T0.replace(tzinfo=None)) - 10**9, to_us(T0.replace(tzinfo=None)) + 4 * 3600 * 10**6
+        with store.engine.connect() as conn:
+            fast = rows.raw_window(conn, 1, lo, hi)
+            monkeypatch.setattr(rows, "_sqlite_window", lambda: None)
+            assert rows.raw_window(conn, 1, lo, hi) == fast and len(fast) == len(data)
+
+
+def test_a_driver_level_error_is_a_store_error(tmp_path):
+    from wattlog.store import StoreError, rows
+
+    store = Store(f"sqlite:///{tmp_path / 'empty.db'}", site="test")  # never migrated: no tables
+    with pytest.raises(StoreError, match="no wattlog tables"):
+        with store._tx() as conn:
+            rows.raw_window(conn, 1, 0, 10**6)
+    store.close()

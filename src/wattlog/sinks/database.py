@@ -20,6 +20,10 @@ class DatabaseSink(Sink):
     after an outage): its rollups are deferred (Store.write(defer=True), recorded in the same
     transaction) and recomputed once the sink has caught up, with the first short batch."""
 
+    # Readings per delivery while catching up: 2000 writes a backlog ~10 % faster than 500 (fewer
+    # transactions and range lookups) for ~5 MB more at its peak (a fetched Reading holds ~2.5 KB).
+    batch = 2000
+
     def __init__(self, db: DatabaseConfig, cfg: Config) -> None:
         self.db, self.cfg = db, cfg
         self.name = f"db:{db.name}"

@@ -23,6 +23,8 @@ def from_us(us: int) -> datetime:
 
 def naive_utc(ts: datetime) -> datetime:
     """The naive-UTC form the database keeps; a naive argument is refused, not guessed."""
+    if ts.tzinfo is timezone.utc:  # the usual case (readings are taken in UTC): no conversion
+        return ts.replace(tzinfo=None)
     if ts.tzinfo is None or ts.utcoffset() is None:
         raise ValueError(f"{ts!r} has no time zone: give an aware datetime (e.g. with tzinfo=timezone.utc)")
     return ts.astimezone(timezone.utc).replace(tzinfo=None)

@@ -21,6 +21,7 @@ from . import statements as st
 from .buckets import QUARTER, SECOND, LocalBuckets, floor15, from_us, to_us
 from .quarters import pack
 from .rollup import combine, compute_15m
+from .rows import raw_window
 from .schema import ROLLUPS, rollup_1d, rollup_1mo, rollup_15m
 
 HORIZON = 86_400 * SECOND  # a longer silence is an outage: its buckets get no rows, not gap_s
@@ -90,8 +91,7 @@ def recompute_15m(conn: Connection, meter_id: int, lo: int, hi: int, rules: Rule
     """Rebuild rollup_15m rows in [lo, hi) from raw rows; rows before `frozen` are only ever added."""
     for a in range(lo, hi, CHUNK):
         b = min(a + CHUNK, hi)
-        raw = conn.execute(st.raw_window(), _span(meter_id, a - rules.gap, b + rules.gap))
-        rows = [(to_us(r[0]), *r[1:]) for r in raw]
+        rows = raw_window(conn, meter_id, a - rules.gap, b + rules.gap)
         prev = _powered(conn, st.power_before(), _span(meter_id, a - rules.horizon, a))
         nxt = _powered(conn, st.power_from(), _span(meter_id, b, b + rules.horizon))
         computed = compute_15m(rows, a, b, rules.gap, rules.horizon, prev, nxt)

@@ -7,7 +7,7 @@ up to date batch by batch equal a rebuild from scratch, whatever order the data 
 from __future__ import annotations
 
 from itertools import groupby, pairwise
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 from .buckets import QUARTER, SECOND, floor15, from_us
 from .schema import ROLLUP_COLUMNS
@@ -74,15 +74,33 @@ def apparent(row: Row) -> float | None:
 
 def _integrate(seq: list[tuple[int, float]], lo_b: int, hi_b: int, gap: int, horizon: int,
                accs: Callable[[int], _Acc], field: str, track: bool) -> None:
-    """Trapezoids between consecutive (t, value) points, cut at every bucket boundary in [lo_b, hi_b)."""
+    """Trapezoids between consecutive (t, value) points, cut at every bucket boundary in [lo_b, hi_b).
+
+    `seq` is sorted by time, so the buckets come in order: each bucket's parts are summed in a
+    local variable, in the same order (and so to the same float) as a dict of running sums would.
+    """
     area: dict[int, float] = {}
     covered: dict[int, float] = {}
+    cur, a_sum, c_sum = -1, 0.0, 0.0  # the bucket being summed: its area and covered seconds
     for (t0, v0), (t1, v1) in pairwise(seq):
         if t1 <= lo_b or t0 >= hi_b:
             continue
         dt = t1 - t0
+        if dt > horizon:
+            continue
         inside = dt <= gap
-        if dt > horizon or not (inside or track):
+        if inside:
+            bucket = t0 - t0 % QUARTER
+            if t0 >= lo_b and t1 <= bucket + QUARTER and t1 <= hi_b:  # the usual case: one bucket
+                if bucket != cur:
+                    if cur >= 0:
+                        area[cur], covered[cur] = a_sum, c_sum
+                    cur, a_sum, c_sum = bucket, 0.0, 0.0
+                secs = dt / SECOND
+                a_sum += (v0 + v1) / 2 * secs
+                c_sum += secs
+                continue
+        elif not track:
             continue
         t, hi = max(t0, lo_b), min(t1, hi_b)
         while t < hi:
@@ -90,16 +108,22 @@ def _integrate(seq: list[tuple[int, float]], lo_b: int, hi_b: int, gap: int, hor
             end = min(bucket + QUARTER, hi)
             secs = (end - t) / SECOND
             if inside:
-                if t == t0 and end == t1:  # the usual case: the whole interval in one bucket
+                if t == t0 and end == t1:
                     part = (v0 + v1) / 2 * secs
                 else:
                     slope = (v1 - v0) / dt
                     part = (2 * v0 + slope * (t - t0 + end - t0)) / 2 * secs
-                area[bucket] = area.get(bucket, 0.0) + part
-                covered[bucket] = covered.get(bucket, 0.0) + secs
+                if bucket != cur:
+                    if cur >= 0:
+                        area[cur], covered[cur] = a_sum, c_sum
+                    cur, a_sum, c_sum = bucket, 0.0, 0.0
+                a_sum += part
+                c_sum += secs
             else:
                 accs(bucket).gap += secs
             t = end
+    if cur >= 0:
+        area[cur], covered[cur] = a_sum, c_sum
     for bucket, value in area.items():
         acc = accs(bucket)
         acc.add(field, value)
@@ -128,12 +152,25 @@ def compute_15m(rows: list[Row], lo_b: int, hi_b: int, gap: int, horizon: int,
     p_seq = ([prev_p] if prev_p else []) + p_seq + ([next_p] if next_p else [])
     _integrate(p_seq, lo_b, hi_b, gap, horizon, acc, "e", True)
     _integrate([(r[0], r[Q]) for r in rows if r[Q] is not None], lo_b, hi_b, gap, horizon, acc, "q", False)
-    s_seq = [(r[0], s) for r in rows if (s := apparent(r)) is not None]
+    s_seq = [(r[0], s) for r in rows if (s := r[S] if r[S] is not None else apparent(r)) is not None]
     _integrate(s_seq, lo_b, hi_b, gap, horizon, acc, "s", False)
-    for (t0, c0), (t1, c1) in pairwise((r[0], r[E]) for r in rows if r[E] is not None):
+    # The counter's increases, each in the bucket of its later reading: summed bucket by bucket
+    # (the buckets come in order), as `acc.add` one by one would.
+    cur, total = -1, 0.0
+    increases: dict[int, float] = {}
+    for (t0, c0), (t1, c1) in pairwise([(r[0], r[E]) for r in rows if r[E] is not None]):
         if lo_b <= t1 < hi_b and t1 - t0 <= gap:
-            acc(floor15(t1)).add("c_kwh", max(0.0, c1 - c0))  # a drop is a reset: never negative
-    for bucket, group in groupby(inside, key=lambda r: floor15(r[0])):
+            bucket = t1 - t1 % QUARTER
+            if bucket != cur:
+                if cur >= 0:
+                    increases[cur] = total
+                cur, total = bucket, 0.0
+            total += max(0.0, c1 - c0)  # a drop is a reset: never negative
+    if cur >= 0:
+        increases[cur] = total
+    for bucket, value in increases.items():
+        acc(bucket).add("c_kwh", value)
+    for bucket, group in groupby(inside, key=lambda r: r[0] - r[0] % QUARTER):
         _readings(acc(bucket), list(group))
     return {b: a.row() for b, a in sorted(accs.items()) if a.samples or a.covered or a.gap}
 
@@ -145,10 +182,11 @@ def _column(rows: list[Row], *cols: int) -> list[float]:
 def _readings(a: _Acc, rows: list[Row]) -> None:
     """Statistics of the readings in one bucket (sorted by time): list passes, fast in CPython."""
     a.samples = len(rows)
-    counters = [(r[0], r[E]) for r in rows if r[E] is not None]
-    if counters:
-        (t0, a.c_first), (t1, a.c_last) = counters[0], counters[-1]
-        a.c_first_ts, a.c_last_ts = from_us(t0), from_us(t1)
+    first = next((r for r in rows if r[E] is not None), None)  # the first and last counter reading
+    if first is not None:
+        last = next(r for r in reversed(rows) if r[E] is not None)
+        a.c_first, a.c_last = first[E], last[E]
+        a.c_first_ts, a.c_last_ts = from_us(first[0]), from_us(last[0])
         a.add("c_kwh", 0.0)
     a.p_min, a.p_max = _extremes(_column(rows, P))
     phases = _column(rows, V1, V2, V3)
@@ -169,34 +207,31 @@ def _extremes(values: list[float]) -> tuple[float | None, float | None]:
     return (min(values), max(values)) if values else (None, None)
 
 
-def _sum(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return sum(present) if present else None
-
-
-def _pick(values: Iterable[float | None], best: Callable[..., float]) -> float | None:
-    present = [v for v in values if v is not None]
-    return best(present) if present else None
-
-
 def combine(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """One coarser row from finer rows sorted by start (15 min -> hour or day)."""
+    """One coarser row from finer rows sorted by start (15 min -> hour or day).
+
+    Each column is one list pass (a list comprehension: much faster than a generator in CPython);
+    sums add in row order, so the result is the same float whichever way the rows were built.
+    """
     out: dict[str, Any] = {}
     for c in ("samples", "voltage_samples"):
-        out[c] = sum(r[c] for r in rows)
+        out[c] = sum([r[c] for r in rows])
     for c in ("covered_s", "gap_s", "energy_kwh", "reactive_kvarh", "apparent_kvah", "counter_kwh"):
-        out[c] = _sum(r[c] for r in rows)
+        present = [v for r in rows if (v := r[c]) is not None]
+        out[c] = sum(present) if present else None
     out["covered_s"], out["gap_s"] = out["covered_s"] or 0.0, out["gap_s"] or 0.0
     with_counter = [r for r in rows if r["counter_first"] is not None]
     first, last = (with_counter[0], with_counter[-1]) if with_counter else ({}, {})
     out["counter_first"], out["counter_first_ts"] = first.get("counter_first"), first.get("counter_first_ts")
     out["counter_last"], out["counter_last_ts"] = last.get("counter_last"), last.get("counter_last_ts")
     for c in ("power_min", "voltage_min", "voltage_ll_min", "pf_min", "freq_min"):
-        out[c] = _pick((r[c] for r in rows), min)
+        present = [v for r in rows if (v := r[c]) is not None]
+        out[c] = min(present) if present else None
     for c in ("power_max", "voltage_max", "voltage_ll_max", "unbalance_max", "freq_max", "current_max"):
-        out[c] = _pick((r[c] for r in rows), max)
+        present = [v for r in rows if (v := r[c]) is not None]
+        out[c] = max(present) if present else None
     n = out["voltage_samples"]
-    out["voltage_avg"] = (sum(r["voltage_avg"] * r["voltage_samples"] for r in rows if r["voltage_samples"]) / n
+    out["voltage_avg"] = (sum([r["voltage_avg"] * r["voltage_samples"] for r in rows if r["voltage_samples"]]) / n
                           if n else None)
     out["power_avg"] = _avg_power(out["energy_kwh"], out["covered_s"])
     out["pf_avg"] = _pf(out["energy_kwh"], out["apparent_kvah"])

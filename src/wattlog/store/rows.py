@@ -1,7 +1,8 @@
-"""Readings to rows, and the batch insert: executemany at driver level, one statement compiled once.
+"""Readings to rows, the batch insert, and raw rows back for the rollups: at driver level.
 
-SQLAlchemy's per-row parameter handling costs more than SQLite's own insert; here each row is
-one tuple, and only the columns whose type needs it (the timestamp on SQLite) are converted.
+SQLAlchemy's per-row parameter and result handling costs more than SQLite's own insert or
+select; here each row is one tuple, and only the timestamp is converted, on SQLite by
+datetime's own C methods (checked at start to give exactly SQLAlchemy's text, which is the key).
 """
 
 from __future__ import annotations
@@ -9,16 +10,30 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
+from functools import cache
+from operator import methodcaller
 from typing import Any, Callable
 
 from sqlalchemy import Connection, Dialect
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError
 
 from ..quantities import QUANTITIES
 from ..reading import IMPLAUSIBLE, Problem, Reading
 from . import statements as st
+from .buckets import EPOCH, US, from_us, to_us
 from .schema import readings
 
 NAMES = tuple(QUANTITIES)
+SQLITE_TEXT = methodcaller("isoformat", " ", "microseconds")  # 2026-11-26 08:00:00.000000
+_PROBES = (datetime(2026, 11, 26, 8, 0), datetime(999, 1, 2, 3, 4, 5, 6), datetime(2038, 12, 31, 23, 59, 59, 999999))
+
+
+def _fast_ts(dialect: Dialect, proc: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """SQLITE_TEXT where it gives exactly what the Timestamp type's own bind processor gives."""
+    if dialect.name == "sqlite" and proc is not None and all(proc(t) == SQLITE_TEXT(t) for t in _PROBES):
+        return SQLITE_TEXT
+    return proc
 
 
 def row(meter_id: int, ts: Any, r: Reading) -> tuple[Any, ...]:
@@ -53,7 +68,7 @@ class RowWriter:
         self.positional = bool(compiled.positional)
         procs = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in readings.c
                  if c.name not in QUANTITIES}  # quantities: row() hands over floats already
-        self.ts_proc: Callable[[Any], Any] | None = procs.pop("ts")
+        self.ts_proc: Callable[[Any], Any] | None = _fast_ts(dialect, procs.pop("ts"))
         ok_order = not self.positional or list(compiled.positiontup or []) == self.names
         self.direct = ok_order and not any(procs.values())
 
@@ -65,3 +80,31 @@ class RowWriter:
         rows = [row(meter_id, proc(ts), r) for ts, r in batch]
         params: list[Any] = rows if self.positional else [dict(zip(self.names, t)) for t in rows]
         conn.exec_driver_sql(self.sql, params)
+
+
+@cache
+def _sqlite_window() -> tuple[str, tuple[str, ...]] | None:
+    """statements.raw_window() as SQLite text and its parameter order, if the text form of time is SQLITE_TEXT."""
+    dialect = sqlite.dialect()
+    ts = readings.c.ts.type.dialect_impl(dialect)
+    if _fast_ts(dialect, ts.bind_processor(dialect)) is not SQLITE_TEXT:
+        return None
+    compiled = st.raw_window().compile(dialect=dialect)
+    return compiled.string, tuple(compiled.positiontup or ())
+
+
+def raw_window(conn: Connection, meter_id: int, lo: int, hi: int) -> list[tuple[Any, ...]]:
+    """statements.raw_window for lo <= ts <= hi (us): tuples (ts us, *rollup.RAW), in time order."""
+    fast = _sqlite_window() if conn.dialect.name == "sqlite" else None
+    params = {"m": meter_id, "lo": from_us(lo), "hi": from_us(hi)}
+    if fast is None:
+        return [(to_us(r[0]), *r[1:]) for r in conn.execute(st.raw_window(), params)]
+    sql, order = fast
+    args = tuple(SQLITE_TEXT(v) if isinstance(v, datetime) else v for v in (params[k] for k in order))
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    parse = datetime.fromisoformat
+    try:  # in the connection's transaction; errors leave as SQLAlchemy's, as conn.execute's would
+        return [((parse(r[0]) - EPOCH) // US, *r[1:]) for r in driver.execute(sql, args)]
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, args, exc, conn.dialect.loaded_dbapi.Error) from exc

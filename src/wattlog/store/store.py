@@ -171,19 +171,21 @@ class Store:
             return inserted, touched
 
     def _insert(self, conn: Connection, meter_id: int, batch: dict[datetime, Reading]) -> list[int]:
-        """Insert the readings not stored yet; their timestamps (us)."""
+        """Insert the readings not stored yet; their timestamps (us), sorted."""
         times = sorted(batch)
-        by_us = {to_us(t): t for t in times}
+        us = [to_us(t) for t in times]
         existing: set[datetime] = set()
-        for first, last in clusters(sorted(by_us), self.rules):
+        for first, last in clusters(us, self.rules):
             existing.update(r[0] for r in conn.execute(st.existing_ts(), {"m": meter_id, "lo": from_us(first),
                                                                           "hi": from_us(last)}))
-        fresh = [t for t in times if t not in existing]
-        if fresh:
+        if existing:  # a replay: only what is missing
+            keep = [i for i, t in enumerate(times) if t not in existing]
+            times, us = [times[i] for i in keep], [us[i] for i in keep]
+        if times:
             if self._writer is None or self._writer.statement is not st.add_readings(self._insert_dialect):
                 self._writer = RowWriter(conn.dialect, self._insert_dialect)
-            self._writer.insert(conn, meter_id, [(t, batch[t]) for t in fresh])
-        return [to_us(t) for t in fresh]
+            self._writer.insert(conn, meter_id, [(t, batch[t]) for t in times])
+        return us
 
     def _mark_pending(self, touched: Touched) -> None:
         """Record the rollup ranges that readings at `touched` (stored already) change, for refresh_pending()."""
@@ -196,28 +198,35 @@ class Store:
     def refresh_pending(self, budget: float | None = None) -> bool:
         """Recompute the rollups deferred writes left pending; True when nothing is left pending.
 
-        Each meter's ranges are merged first (one transaction). Then every range is recomputed
-        local day by local day, one transaction each, which also shrinks or removes its pending
-        row: a crash, or `budget` seconds spent, leaves exactly what is still to do.
+        Each meter's ranges are merged first (one transaction). Then they are recomputed local
+        day by local day, every meter's part of a day in one transaction, which also shrinks or
+        removes their pending rows: a crash, or `budget` seconds spent, leaves exactly what is
+        still to do.
         """
         deadline = None if budget is None else time.monotonic() + budget
         with self._tx() as conn:  # the usual case, nothing pending: no write lock
             if conn.execute(st.pending_of(), {"site": self.site}).first() is None:
                 return True
-        for pid, meter_id, lo, hi in self._merge_pending():
-            a = lo
-            while a < hi:
-                if deadline is not None and time.monotonic() >= deadline:
-                    return False
-                b = min(hi, self.rules.buckets.span("1d", a, a + 1)[1])  # whole local days: each built once
-                with self._tx(write=True) as conn:
-                    pruned = conn.execute(st.meter_by_id(), {"m": meter_id}).one().pruned_before
-                    refresh(conn, meter_id, a, b, self.rules, _frozen(pruned))
+        todo = [list(item) for item in self._merge_pending()]  # [id, meter id, lo, hi]
+        day_end = lambda us: self.rules.buckets.span("1d", us, us + 1)[1]  # noqa: E731
+        while todo:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            end = min(day_end(item[2]) for item in todo)  # the first local day with work
+            with self._tx(write=True) as conn:
+                pruned = {m.id: m.pruned_before for m in self._meters(conn).values()}
+                for item in todo:
+                    pid, meter_id, lo, hi = item
+                    if lo >= end:
+                        continue
+                    b = min(hi, end)
+                    refresh(conn, meter_id, lo, b, self.rules, _frozen(pruned.get(meter_id)))
                     if b < hi:
                         conn.execute(st.shrink_pending(), {"pid": pid, "done": from_us(b)})
                     else:
                         conn.execute(st.drop_pending(), {"ids": [pid]})
-                a = b
+                    item[2] = b
+            todo = [item for item in todo if item[2] < item[3]]
         return True
 
     def _merge_pending(self) -> list[tuple[int, int, int, int]]:
