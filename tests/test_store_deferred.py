@@ -109,6 +109,20 @@ def test_out_of_order_deferred_and_normal_writes_mixed(store, tmp_path):
     assert everything(store) == reference(tmp_path, data)
 
 
+def test_separate_pieces_of_one_day_refreshed_together(store, tmp_path):
+    data = messy(hours=20)
+    pieces = [r for r in data if r.timestamp < T0 + timedelta(hours=4)
+              or T0 + timedelta(hours=9) <= r.timestamp < T0 + timedelta(hours=11)
+              or T0 + timedelta(hours=16) <= r.timestamp]
+    late = {id(r) for r in pieces}
+    rest = [r for r in data if id(r) not in late]
+    store.write(rest)  # written and rolled up before; the pieces arrive late, deferred
+    for i in range(0, len(pieces), 700):
+        store.write(pieces[i:i + 700], defer=True)
+    assert store.refresh_pending() is True
+    assert everything(store) == reference(tmp_path, data)
+
+
 def test_a_crash_before_the_refresh_is_repaired_when_the_store_is_opened_again(url, tmp_path):
     data = messy()
     first = open_store(url)
@@ -127,19 +141,20 @@ def test_an_interrupted_refresh_leaves_exactly_the_rest_pending(store, url, tmp_
     data = messy(hours=60)  # three local days: the refresh commits day by day
     for i in range(0, len(data), 2000):
         store.write(data[i:i + 2000], defer=True)
-    real, calls = store_module.refresh, []
+    real, calls = store_module.refresh_many, []
 
-    def dies_on_the_third_call(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(args[2])
-        if len(calls) == 3:
+    def dies_on_the_second_day(conn, spans, *args):  # type: ignore[no-untyped-def]
+        calls.append(sorted(spans))
+        if len(calls) == 2:
             raise RuntimeError("power cut")
-        return real(*args, **kwargs)
+        return real(conn, spans, *args)
 
-    monkeypatch.setattr(store_module, "refresh", dies_on_the_third_call)
+    monkeypatch.setattr(store_module, "refresh_many", dies_on_the_second_day)
     with pytest.raises(RuntimeError, match="power cut"):
         store.refresh_pending()
-    monkeypatch.setattr(store_module, "refresh", real)
-    assert pending_rows(url) == 2  # day 1 of both meters is done (one transaction), day 2 of a failed
+    monkeypatch.setattr(store_module, "refresh_many", real)
+    assert calls == [[1, 2], [1, 2]]  # both meters' part of a local day in one transaction
+    assert pending_rows(url) == 2  # day 1 of both meters is done, day 2 failed: both rows start there
     assert [(d["meter"], d["start"].day) for d in store.rollups("1d")] == [("a", 25), ("b", 25)]
     assert store.refresh_pending(budget=0) is False  # nothing done within no time
     assert store.refresh_pending() is True and pending_rows(url) == 0
@@ -276,8 +291,17 @@ def test_raw_rows_at_driver_level_equal_sqlalchemys(tmp_path, monkeypatch):
         lo, hi = to_us(T0.replace(tzinfo=None)) - 10**9, to_us(T0.replace(tzinfo=None)) + 4 * 3600 * 10**6
         with store.engine.connect() as conn:
             fast = rows.raw_window(conn, 1, lo, hi)
-            monkeypatch.setattr(rows, "_sqlite_window", lambda: None)
-            assert rows.raw_window(conn, 1, lo, hi) == fast and len(fast) == len(data)
+            assert "unixepoch(" in rows._sqlite_window()[0]  # SQLite >= 3.38 here
+            rows._sqlite_window.cache_clear()
+            with monkeypatch.context() as m:  # an older SQLite: strftime('%s')
+                m.setattr(rows, "_SQLITE_US", ("no_such_function(x) + {f}", rows._SQLITE_US[1]))
+                assert "strftime(" in rows._sqlite_window()[0]
+                assert rows.raw_window(conn, 1, lo, hi) == fast
+                rows._sqlite_window.cache_clear()
+            with monkeypatch.context() as m:
+                m.setattr(rows, "_sqlite_window", lambda: None)  # through SQLAlchemy
+                assert rows.raw_window(conn, 1, lo, hi) == fast and len(fast) == len(data)
+            assert isinstance(fast[0][0], int) and fast[0][0] == to_us(data[0].timestamp.replace(tzinfo=None))
 
 
 def test_a_driver_level_error_is_a_store_error(tmp_path):

@@ -102,6 +102,11 @@ def test_key_statements_compile_for_sql_server():
     assert str(drop) == "DELETE FROM rollup_pending WHERE rollup_pending.id IN (__[POSTCOMPILE_ids])"
     assert drop.construct_params({"ids": [1, 2]}, escape_names=False)["ids"] == [1, 2]
     assert sql(st.shrink_pending()).startswith("UPDATE rollup_pending SET lo=")
+    from wattlog.store.schema import rollup_15m
+    fine = sql(st.rollup_rows_in(rollup_15m))
+    assert "WHERE rollup_15m.meter_id IN (__[POSTCOMPILE_ms]) AND rollup_15m.start >= " in fine
+    assert fine.endswith("ORDER BY rollup_15m.meter_id, rollup_15m.start")
+    assert "quarters" not in sql(st.rollup_values_in(rollup_1d))
 
 
 def test_every_statement_the_store_issues_compiles_for_sql_server(tmp_path):

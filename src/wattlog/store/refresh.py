@@ -87,64 +87,103 @@ def merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def recompute_15m(conn: Connection, meter_id: int, lo: int, hi: int, rules: Rules, frozen: int | None) -> None:
-    """Rebuild rollup_15m rows in [lo, hi) from raw rows; rows before `frozen` are only ever added."""
-    for a in range(lo, hi, CHUNK):
-        b = min(a + CHUNK, hi)
-        rows = raw_window(conn, meter_id, a - rules.gap, b + rules.gap)
-        prev = _powered(conn, st.power_before(), _span(meter_id, a - rules.horizon, a))
-        nxt = _powered(conn, st.power_from(), _span(meter_id, b, b + rules.horizon))
-        computed = compute_15m(rows, a, b, rules.gap, rules.horizon, prev, nxt)
-        keep: set[int] = set()
-        if frozen is not None and a < frozen:
-            # Raw readings these rows were built from may be pruned: never rebuild them from what is left.
-            keep = {to_us(r[0]) for r in conn.execute(st.rollup_keys(rollup_15m), _span(meter_id, a, min(b, frozen)))}
-            a_del = max(a, frozen)
-        else:
-            a_del = a
-        if a_del < b:
-            conn.execute(st.drop_rollups(rollup_15m), _span(meter_id, a_del, b))
-        _insert(conn, "15m", meter_id, [(s, row) for s, row in computed.items() if s not in keep])
+Spans = dict[int, list[tuple[int, int]]]  # meter id -> its disjoint 15-minute-aligned ranges [lo, hi)
 
 
-def recompute_coarse(conn: Connection, meter_id: int, lo: int, hi: int, rules: Rules) -> None:
-    """Rebuild the local hours and days overlapping [lo, hi) from rollup_15m, then their months."""
-    day_start, day_end = rules.buckets.span("1d", lo, hi)  # local days hold whole local hours
-    fine = [dict(r._mapping) for r in conn.execute(st.rollup_rows(rollup_15m), _span(meter_id, day_start, day_end))]
-    for r in fine:
-        r["_us"] = to_us(r["start"])
+def recompute_15m(conn: Connection, spans: Spans, rules: Rules, frozen: dict[int, int | None]) -> None:
+    """Rebuild rollup_15m rows in the ranges from raw rows; rows before a meter's `frozen` are only ever added.
+
+    Every meter's rows are computed first (from raw readings only), then replaced by one delete
+    and one insert for all of them: a few statements however many meters catch up together.
+    """
+    drops: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for meter_id, ranges in spans.items():
+        fz = frozen.get(meter_id)
+        for lo, hi in ranges:
+            for a in range(lo, hi, CHUNK):
+                b = min(a + CHUNK, hi)
+                raw = raw_window(conn, meter_id, a - rules.gap, b + rules.gap)
+                prev = _powered(conn, st.power_before(), _span(meter_id, a - rules.horizon, a))
+                nxt = _powered(conn, st.power_from(), _span(meter_id, b, b + rules.horizon))
+                computed = compute_15m(raw, a, b, rules.gap, rules.horizon, prev, nxt)
+                keep: set[int] = set()
+                a_del = a
+                if fz is not None and a < fz:
+                    # Raw readings these rows were built from may be pruned: never rebuild them from what is left.
+                    keep = {to_us(r[0]) for r in conn.execute(st.rollup_keys(rollup_15m), _span(meter_id, a, min(b, fz)))}
+                    a_del = max(a, fz)
+                if a_del < b:
+                    drops.append(_span(meter_id, a_del, b))
+                rows.extend({"meter_id": meter_id, "start": from_us(s), **row} for s, row in computed.items()
+                            if s not in keep)
+    if drops:
+        conn.execute(st.drop_rollups(rollup_15m), drops)
+    if rows:
+        conn.execute(st.add_rollups(rollup_15m), rows)
+
+
+def _fetch(conn: Connection, query: Any, spans: dict[int, list[tuple[int, int]]]) -> dict[int, list[dict[str, Any]]]:
+    """Rows of `query` (rollup_rows_in or rollup_values_in) for the meters of `spans` from their first
+    span's start to their last span's end, by meter, each with "_us", its start."""
+    lo = min(r[0][0] for r in spans.values())
+    hi = max(r[-1][1] for r in spans.values())
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in conn.execute(query, {"ms": sorted(spans), "lo": from_us(lo), "hi": from_us(hi)}):
+        row = dict(r._mapping)
+        row["_us"] = to_us(row["start"])
+        out.setdefault(row["meter_id"], []).append(row)
+    return out
+
+
+def recompute_coarse(conn: Connection, spans: Spans, rules: Rules) -> None:
+    """Rebuild the local hours and days overlapping each meter's ranges from rollup_15m, then their months."""
+    days = {m: merge([rules.buckets.span("1d", lo, hi) for lo, hi in ranges]) for m, ranges in spans.items()}
+    fine = _fetch(conn, st.rollup_rows_in(rollup_15m), days)  # local days hold whole local hours
     for period in ("1h", "1d"):
         floor = rules.buckets.floor(period)
-        start, end = rules.buckets.span(period, lo, hi)
-        rows: list[tuple[int, dict[str, Any]]] = []
-        for key, group in groupby((r for r in fine if start <= r["_us"] < end), key=lambda r: floor(r["_us"])):
-            members = list(group)
-            row = combine(members)
-            if period == "1d":  # the day's quarter-hours packed, for year-long reports (quarters.py)
-                row["quarters"] = pack(members, key, rules.buckets.span("1d", key, key + 1)[1])
-            rows.append((key, row))
-        conn.execute(st.drop_rollups(ROLLUPS[period]), _span(meter_id, start, end))
-        _insert(conn, period, meter_id, rows)
-    recompute_months(conn, meter_id, lo, hi, rules)
+        drops: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        for meter_id, ranges in spans.items():
+            mine = fine.get(meter_id, [])
+            for start, end in merge([rules.buckets.span(period, lo, hi) for lo, hi in ranges]):
+                for key, group in groupby((r for r in mine if start <= r["_us"] < end), key=lambda r: floor(r["_us"])):
+                    members = list(group)
+                    row = combine(members)
+                    if period == "1d":  # the day's quarter-hours packed, for year-long reports (quarters.py)
+                        row["quarters"] = pack(members, key, rules.buckets.span("1d", key, key + 1)[1])
+                    rows.append({"meter_id": meter_id, "start": from_us(key), **row})
+                drops.append(_span(meter_id, start, end))
+        conn.execute(st.drop_rollups(ROLLUPS[period]), drops)
+        if rows:
+            conn.execute(st.add_rollups(ROLLUPS[period]), rows)
+    recompute_months(conn, days, rules)
 
 
-def recompute_months(conn: Connection, meter_id: int, lo: int, hi: int, rules: Rules) -> None:
-    """Rebuild the local calendar months overlapping [lo, hi) from rollup_1d (at most 31 rows each)."""
-    start, end = rules.buckets.span("1mo", lo, hi)
-    days = [dict(r._mapping) for r in conn.execute(st.rollup_values(rollup_1d), _span(meter_id, start, end))]
+def recompute_months(conn: Connection, spans: Spans, rules: Rules) -> None:
+    """Rebuild the local calendar months overlapping each meter's ranges from rollup_1d (at most 31 rows each)."""
+    months = {m: merge([rules.buckets.span("1mo", lo, hi) for lo, hi in ranges]) for m, ranges in spans.items()}
+    days = _fetch(conn, st.rollup_values_in(rollup_1d), months)
     month = rules.buckets.month
-    rows = [(key, combine(list(group))) for key, group in groupby(days, key=lambda r: month(to_us(r["start"])))]
-    conn.execute(st.drop_rollups(rollup_1mo), _span(meter_id, start, end))
-    _insert(conn, "1mo", meter_id, rows)
-
-
-def _insert(conn: Connection, period: str, meter_id: int, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    drops: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for meter_id, ranges in months.items():
+        mine = days.get(meter_id, [])
+        for start, end in ranges:
+            for key, group in groupby((r for r in mine if start <= r["_us"] < end), key=lambda r: month(r["_us"])):
+                rows.append({"meter_id": meter_id, "start": from_us(key), **combine(list(group))})
+            drops.append(_span(meter_id, start, end))
+    conn.execute(st.drop_rollups(rollup_1mo), drops)
     if rows:
-        conn.execute(st.add_rollups(ROLLUPS[period]),
-                     [{"meter_id": meter_id, "start": from_us(s), **row} for s, row in rows])
+        conn.execute(st.add_rollups(rollup_1mo), rows)
+
+
+def refresh_many(conn: Connection, spans: Spans, rules: Rules, frozen: dict[int, int | None]) -> None:
+    """Recompute every rollup of each meter's ranges (disjoint, 15-minute-aligned) in `spans`."""
+    recompute_15m(conn, spans, rules, frozen)
+    recompute_coarse(conn, spans, rules)
 
 
 def refresh(conn: Connection, meter_id: int, lo: int, hi: int, rules: Rules, frozen: int | None) -> None:
     """Recompute every rollup of one meter for the 15-minute range [lo, hi)."""
-    recompute_15m(conn, meter_id, lo, hi, rules, frozen)
-    recompute_coarse(conn, meter_id, lo, hi, rules)
+    refresh_many(conn, {meter_id: [(lo, hi)]}, rules, {meter_id: frozen})

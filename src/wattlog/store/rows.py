@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from datetime import datetime
 from functools import cache
 from operator import methodcaller
@@ -21,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from ..quantities import QUANTITIES
 from ..reading import IMPLAUSIBLE, Problem, Reading
 from . import statements as st
-from .buckets import EPOCH, US, from_us, to_us
+from .buckets import from_us, to_us
 from .schema import readings
 
 NAMES = tuple(QUANTITIES)
@@ -82,20 +83,42 @@ class RowWriter:
         conn.exec_driver_sql(self.sql, params)
 
 
+# Microseconds since 1970 of the stored text, computed by SQLite (exact: whole seconds, then the
+# digits after the point); unixepoch() needs SQLite 3.38, strftime('%s') works everywhere.
+_SQLITE_US = ("{f}(substr(readings.ts, 1, 19)) * 1000000 + CAST(substr(readings.ts, 21, 6) AS INTEGER)",
+              "CAST(strftime('%s', substr(readings.ts, 1, 19)) AS INTEGER) * 1000000"
+              " + CAST(substr(readings.ts, 21, 6) AS INTEGER)")
+
+
 @cache
 def _sqlite_window() -> tuple[str, tuple[str, ...]] | None:
-    """statements.raw_window() as SQLite text and its parameter order, if the text form of time is SQLITE_TEXT."""
+    """statements.raw_window() as SQLite text returning the time as integer microseconds, and its
+    parameter order; None unless the stored text is SQLITE_TEXT and SQLite's arithmetic on it is
+    exactly to_us on every probe."""
     dialect = sqlite.dialect()
     ts = readings.c.ts.type.dialect_impl(dialect)
     if _fast_ts(dialect, ts.bind_processor(dialect)) is not SQLITE_TEXT:
         return None
     compiled = st.raw_window().compile(dialect=dialect)
-    return compiled.string, tuple(compiled.positiontup or ())
+    head = "SELECT readings.ts, "
+    if not compiled.string.startswith(head):
+        return None
+    probes = (*_PROBES, datetime(1969, 12, 31, 23, 59, 59, 500000), datetime(1970, 1, 1), datetime(2026, 11, 26, 8))
+    with sqlite3.connect(":memory:") as db:
+        for expr in (_SQLITE_US[0].format(f="unixepoch"), _SQLITE_US[1]):
+            try:
+                got = [db.execute(f"SELECT {expr} FROM (SELECT ? AS ts) AS readings", (SQLITE_TEXT(t),)).fetchone()[0]
+                       for t in probes]
+            except sqlite3.Error:  # no unixepoch() before SQLite 3.38
+                continue
+            if got == [to_us(t) for t in probes]:
+                return f"SELECT {expr}, " + compiled.string[len(head):], tuple(compiled.positiontup or ())
+    return None
 
 
 def raw_window(conn: Connection, meter_id: int, lo: int, hi: int) -> list[tuple[Any, ...]]:
     """statements.raw_window for lo <= ts <= hi (us): tuples (ts us, *rollup.RAW), in time order."""
-    fast = _sqlite_window() if conn.dialect.name == "sqlite" else None
+    fast = _sqlite_window() if conn.dialect.name == "sqlite" and conn.dialect.driver == "pysqlite" else None
     params = {"m": meter_id, "lo": from_us(lo), "hi": from_us(hi)}
     if fast is None:
         return [(to_us(r[0]), *r[1:]) for r in conn.execute(st.raw_window(), params)]
@@ -103,8 +126,7 @@ def raw_window(conn: Connection, meter_id: int, lo: int, hi: int) -> list[tuple[
     args = tuple(SQLITE_TEXT(v) if isinstance(v, datetime) else v for v in (params[k] for k in order))
     driver = conn.connection.driver_connection
     assert driver is not None
-    parse = datetime.fromisoformat
     try:  # in the connection's transaction; errors leave as SQLAlchemy's, as conn.execute's would
-        return [((parse(r[0]) - EPOCH) // US, *r[1:]) for r in driver.execute(sql, args)]
+        return driver.execute(sql, args).fetchall()
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, args, exc, conn.dialect.loaded_dbapi.Error) from exc

@@ -103,6 +103,23 @@ def rollup_values(table: Table) -> Select:
 
 
 @cache
+def rollup_rows_in(table: Table) -> Select:
+    """Rollup rows of the meters :ms (a list) with lo <= start < hi, by meter and time."""
+    c = table.c
+    return (select(table).where(c.meter_id.in_(bindparam("ms", expanding=True)), c.start >= LO, c.start < HI)
+            .order_by(c.meter_id, c.start))
+
+
+@cache
+def rollup_values_in(table: Table) -> Select:
+    """rollup_rows_in without rollup_1d's packed quarters."""
+    c = table.c
+    return (select(c.meter_id, c.start, *(c[name] for name in ROLLUP_COLUMNS))
+            .where(c.meter_id.in_(bindparam("ms", expanding=True)), c.start >= LO, c.start < HI)
+            .order_by(c.meter_id, c.start))
+
+
+@cache
 def first_bucket(table: Table) -> Select:
     """The start of meter :m's first bucket (min() with a WHERE would read every key of the meter)."""
     c = table.c

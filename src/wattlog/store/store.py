@@ -22,7 +22,7 @@ from .buckets import QUARTER, LocalBuckets, aware, floor15, from_us, naive_utc, 
 from .engine import check_driver, make_engine, normalise
 from .errors import StoreError, translate
 from .quarters import Quarters
-from .refresh import HORIZON, Rules, affected, clusters, merge, recompute_coarse, refresh
+from .refresh import HORIZON, Rules, affected, clusters, merge, recompute_coarse, refresh, refresh_many
 from .rows import RowWriter
 from .schema import ROLLUP_COLUMNS, ROLLUP_TIMES, ROLLUPS, rollup_1d, rollup_15m
 
@@ -95,7 +95,7 @@ class Store:
             end = self.rules.buckets.span("1d", last, last + 1)[1]
             for a in range(first, end, REBUILD_SLICE):
                 with self._tx(write=True) as conn:
-                    recompute_coarse(conn, meter_id, a, min(a + REBUILD_SLICE, end), self.rules)
+                    recompute_coarse(conn, {meter_id: [(a, min(a + REBUILD_SLICE, end))]}, self.rules)
         self.refresh_pending()
 
     def ensure_meter(self, name: str, model: str = "rx380", location: str | None = None,
@@ -213,19 +213,21 @@ class Store:
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             end = min(day_end(item[2]) for item in todo)  # the first local day with work
+            today = [item for item in todo if item[2] < end]
+            spans: dict[int, list[tuple[int, int]]] = {}
+            for _, meter_id, lo, hi in today:
+                spans.setdefault(meter_id, []).append((lo, min(hi, end)))
             with self._tx(write=True) as conn:
-                pruned = {m.id: m.pruned_before for m in self._meters(conn).values()}
-                for item in todo:
-                    pid, meter_id, lo, hi = item
-                    if lo >= end:
-                        continue
-                    b = min(hi, end)
-                    refresh(conn, meter_id, lo, b, self.rules, _frozen(pruned.get(meter_id)))
-                    if b < hi:
-                        conn.execute(st.shrink_pending(), {"pid": pid, "done": from_us(b)})
-                    else:
-                        conn.execute(st.drop_pending(), {"ids": [pid]})
-                    item[2] = b
+                frozen = {m.id: _frozen(m.pruned_before) for m in self._meters(conn).values()}
+                refresh_many(conn, spans, self.rules, frozen)
+                done = [item[0] for item in today if item[3] <= end]
+                for i in range(0, len(done), 500):
+                    conn.execute(st.drop_pending(), {"ids": done[i:i + 500]})
+                shrunk = [{"pid": item[0], "done": from_us(end)} for item in today if item[3] > end]
+                if shrunk:
+                    conn.execute(st.shrink_pending(), shrunk)
+            for item in today:
+                item[2] = min(item[3], end)
             todo = [item for item in todo if item[2] < item[3]]
         return True
 
