@@ -51,18 +51,14 @@ class Columns:
     @classmethod
     def from_frame(cls, frame: Frame, groups: Mapping[str, list[str]]) -> Columns:
         """Each group's meters summed on the timeline of the frame's days (absent quarters add 0)."""
-        tz = frame.settings.tz
-        grids = [day_grid(tz, d) for d in dates(frame.start, frame.end)]
-        offset, starts = {}, []
-        for g in grids:
-            offset[g.day] = len(starts)
-            starts.extend(g.starts())
+        grids = [day_grid(frame.settings.tz, d) for d in dates(frame.start, frame.end)]
+        cols = cls([t for g in grids for t in g.starts()], {}, lambda p: kvarh(groups[p]), grids)
 
         def column(meters: list[str], values: Callable[[MeterDay], list[float]]) -> list[float]:
-            out = [0.0] * len(starts)
+            out = [0.0] * len(cols.starts)
             for m in meters:
                 for md in frame.meter_days.get(m, []):
-                    i = offset.get(md.grid.day)
+                    i = cols.offset.get(md.grid.day)
                     if i is None:
                         continue
                     v = values(md)
@@ -76,8 +72,8 @@ class Columns:
             return column(meters, lambda md: _nan0(md.quarters["reactive_kvarh"]) if md.quarters is not None
                           else [0.0] * md.grid.n)
 
-        kwh = {p: column(ms, lambda md: md.kwh) for p, ms in groups.items()}
-        return cls(starts, kwh, lambda p: kvarh(groups[p]), grids)
+        cols.kwh.update((p, column(ms, lambda md: md.kwh)) for p, ms in groups.items())
+        return cols
 
     def add_remainder(self, name: str, site: str, parts: list[str], site_present: list[bool]) -> None:
         """Column `name` = column `site` minus the sum of `parts`, where the site has data (else 0)."""
