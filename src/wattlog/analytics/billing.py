@@ -352,7 +352,8 @@ def price_months(tariff: Tariff, intervals: Iterable[Interval], start: date, end
                  demand_history: Mapping[str, float] | None = None) -> list[Bill]:
     """One Bill per calendar month of [start, end), split again where a new tariff version starts;
     each month's maximum demand joins the history for the next month's ratchet."""
-    ivs, history, bills = Zoned.of(intervals, local_span(tariff, start, end)[0].tzinfo), dict(demand_history or {}), []
+    ivs = Zoned.of(intervals, local_span(tariff, start, end)[0].tzinfo)  # zoned once, each month a bisect
+    history, bills = dict(demand_history or {}), []
     cut = start
     while cut < end:
         nxt = (cut.replace(day=1) + timedelta(days=32)).replace(day=1)
