@@ -90,12 +90,6 @@ def local_span(tariff: Tariff, start: date, end: date) -> tuple[datetime, dateti
     return datetime.combine(start, time(), tz), datetime.combine(end, time(), tz)
 
 
-def site_intervals(intervals: Iterable[Interval], tariff: Tariff, start: date, end: date) -> list[Interval]:
-    """The intervals in [start, end) in the tariff's local time, summed per 15 minutes (meters → site)."""
-    lo, hi = local_span(tariff, start, end)
-    return Zoned.of(intervals, lo.tzinfo).between(lo, hi)
-
-
 class Zoned(list[Interval]):
     """Intervals in one time zone, summed per start and sorted: a month is a bisect away (a year's
     bills slice one list instead of converting every interval for every month)."""

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Mapping
-from itertools import accumulate
 from datetime import datetime
+from itertools import accumulate
 from operator import add, or_, sub
 from zoneinfo import ZoneInfo
 
 from .calendar import DayGrid, dates, day_grid
-from .days import Frame, MeterDay
+from .days import Frame, MeterDay, add_lists
+from .intervals import nan0
 from .series import Interval
 from .tariff import Tariff, Version
 
@@ -33,7 +34,8 @@ class Columns:
                       else [t.timestamp() for t in starts])
         self.offset = {g.day: i for g, i in zip(grids or [], accumulate([0, *(g.n for g in grids or [])]))}
         self._kvarh_of, self._kvarh = kvarh, {}  # type: ignore[var-annotated]
-        self._bands: dict[tuple[object, ...], object] = {}  # band per quarter; quarters per band of a bill
+        self._bands: dict[tuple[str, int], list[str]] = {}  # band of every quarter, per tariff version
+        self._index_cache: dict[tuple[str, int, int, int], dict[str, list[int]]] = {}  # a bill's quarters per band
 
     @classmethod
     def from_intervals(cls, parts: Mapping[str, list[Interval]]) -> Columns:
@@ -69,7 +71,7 @@ class Columns:
             return out
 
         def kvarh(meters: list[str]) -> list[float]:
-            return column(meters, lambda md: _nan0(md.quarters["reactive_kvarh"]) if md.quarters is not None
+            return column(meters, lambda md: nan0(md.quarters["reactive_kvarh"]) if md.quarters is not None
                           else [0.0] * md.grid.n)
 
         cols.kwh.update((p, column(ms, lambda md: md.kwh)) for p, ms in groups.items())
@@ -102,13 +104,13 @@ class Columns:
 
     def _band_index(self, tariff: Tariff, v: Version, i: int, j: int) -> dict[str, list[int]]:
         key = (tariff.id, id(v), i, j)
-        if key not in self._bands:
+        if key not in self._index_cache:
             bands = self.bands(tariff, v)
             idx: dict[str, list[int]] = {b: [] for b in v.bands}
             for k in range(i, j):
                 idx[bands[k]].append(k)
-            self._bands[key] = idx
-        return self._bands[key]  # type: ignore[return-value]
+            self._index_cache[key] = idx
+        return self._index_cache[key]
 
     def bands(self, tariff: Tariff, v: Version) -> list[str]:
         """The band of every quarter under version `v`, in the tariff's local time."""
@@ -125,17 +127,11 @@ class Columns:
                     lt = t.astimezone(tz)
                     out.append(v.band_at(tariff.day_type(lt.date()), lt))
             self._bands[key] = out
-        return self._bands[key]  # type: ignore[return-value]
-
-
-def _nan0(values: list[float]) -> list[float]:
-    return [0.0 if v != v else v for v in values]
+        return self._bands[key]
 
 
 def _remainder(site: list[float], parts: list[list[float]], present: list[bool]) -> list[float]:
-    total = [0.0] * len(site)
-    for p in parts:
-        total = list(map(add, total, p))
+    total = add_lists([[0.0] * len(site), *parts])
     return [d if ok else 0.0 for d, ok in zip(map(sub, site, total), present)]
 
 
@@ -155,7 +151,7 @@ def summed_intervals(frame: Frame, meters: list[str], lo: datetime, hi: datetime
         cov, present = [_INF] * n, [False] * n
         for md in mds:
             q = md.quarters
-            cols = [md.kwh, *((_nan0(q[c]) for c in ("reactive_kvarh", "apparent_kvah", "covered_s")) if q is not None
+            cols = [md.kwh, *((nan0(q[c]) for c in ("reactive_kvarh", "apparent_kvah", "covered_s")) if q is not None
                               else ([0.0] * n,) * 3), md.gap]
             if md.present is not None:  # quarters before the meter's first data do not count at all
                 pr = md.present

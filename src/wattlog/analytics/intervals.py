@@ -105,7 +105,8 @@ def _starts(grid: DayGrid) -> tuple[datetime, ...]:
     return grid.starts()
 
 
-def _nan0(values: list[float]) -> list[float]:
+def nan0(values: list[float]) -> list[float]:
+    """NaN (a packed quarter without that value) as 0.0."""
     return [0.0 if v != v else v for v in values]
 
 
@@ -116,7 +117,7 @@ def meter_intervals(days: list[MeterDay], lo: datetime, hi: datetime) -> list[In
         starts = _starts(md.grid)
         q = md.quarters
         n = md.grid.n
-        kvarh, kvah, cov = ((_nan0(q["reactive_kvarh"]), _nan0(q["apparent_kvah"]), _nan0(q["covered_s"]))
+        kvarh, kvah, cov = ((nan0(q["reactive_kvarh"]), nan0(q["apparent_kvah"]), nan0(q["covered_s"]))
                             if q is not None else ([0.0] * n,) * 3)
         present = md.present or [True] * n
         for i, t in enumerate(starts):
