@@ -163,7 +163,7 @@ def test_reports_and_tariff_sections(tmp_path):
     ('[reports]\nworking_hour = "08:00-18:00"\n', "reports.working_hour", "allowed"),
     ('[reports]\nworking_hours = "8 to 6"\n', "reports.working_hours", '"08:00-18:00"'),
     ('[reports]\nmain_meter = "incomer"\n', "reports.main_meter", "whole site"),
-    ('[tariff]\nname = "my-tnb-mv-tou-2099"\n', "tariff.name", "tariffs"),
+    ('[tariff]\nname = "my-tnb-mv-tou-2099"\n', "tariff.name", "did you mean 'my-tnb-mv-tou-2025'"),
     ('[tariff]\ntarif = "x"\n', "tariff.tarif", "allowed here"),
 ])
 def test_report_and_tariff_errors(tmp_path, patch, key, words):

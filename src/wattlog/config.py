@@ -415,8 +415,10 @@ def _reports(c: _Checker, data: dict[str, Any], cfg: Config) -> None:
             from .analytics.tariff import load_tariff
 
             load_tariff(value, cfg.tariff_dirs)
-        except ConfigError as exc:
-            c.fail(f"tariff.{key}", str(exc), "wattlog report cost --help lists the shipped tariffs")
+        except ConfigError as exc:  # its own fix says what to do; a bad tariff file is named with its key
+            where = ": ".join(p for p in (exc.file, exc.key) if p) if exc.file else ""
+            c.fail(f"tariff.{key}", f"{where}: {exc.problem}" if where else exc.problem,
+                   exc.fix or "docs/tariffs.md lists the shipped tariffs")
             continue
         setattr(cfg, "tariff" if key == "name" else "what_if", value)
 

@@ -40,8 +40,8 @@ class Checker:
         for key in table:
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else "remove it"
-                raise self.fail(where + key, "unknown key", f"{hint} Allowed keys: {', '.join(sorted(allowed))}")
+                hint = f"did you mean '{close[0]}'?" if close else "remove it;"
+                raise self.fail(where + key, "unknown key", f"{hint} allowed keys: {', '.join(sorted(allowed))}")
 
     def table(self, value: Any, key: str, example: str) -> dict[str, Any]:
         if not isinstance(value, dict):
