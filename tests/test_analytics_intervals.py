@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from analytics_synth import local, make_store, series, write
 
-from wattlog.analytics.days import COARSE, DISAGREE, NO_COUNTER, SCALED
+from wattlog.analytics.frame import COARSE, DISAGREE, NO_COUNTER, SCALED
 from wattlog.analytics.intervals import energy_intervals, energy_series, location_intervals, location_series
 from wattlog.analytics.series import max_demand
 from wattlog.analytics.settings import ReportSettings

@@ -8,17 +8,17 @@ from datetime import date, timedelta
 import pytest
 from analytics_synth import local, make_store, series, write
 
-from wattlog.analytics.afterhours import afterhours, night_minimum
-from wattlog.analytics.common import UNMETERED
-from wattlog.analytics.days import load
-from wattlog.analytics.demand import demand
-from wattlog.analytics.errors import NoData, ReportError
-from wattlog.analytics.heatmap import heatmap
-from wattlog.analytics.profile import profile
-from wattlog.analytics.quality import quality
-from wattlog.analytics.ranking import ranking
+from wattlog.reports.afterhours import afterhours, night_minimum
+from wattlog.reports.header import UNMETERED
+from wattlog.analytics.frame import load
+from wattlog.reports.demand import demand
+from wattlog.errors import NoData, ReportError
+from wattlog.reports.heatmap import heatmap
+from wattlog.reports.profile import profile
+from wattlog.reports.quality import quality
+from wattlog.reports.ranking import ranking
 from wattlog.analytics.settings import ReportSettings
-from wattlog.analytics.tables import to_jsonable
+from wattlog.reports.result import to_jsonable
 
 D1, D2 = date(2026, 3, 2), date(2026, 3, 3)  # Monday, Tuesday
 EDGE = 10 / 3600  # hours of one 10-second reading interval

@@ -10,16 +10,16 @@ import pytest
 from analytics_synth import KL, local, make_store, series, write
 from test_tariff_billing import days
 
-from wattlog.analytics.billing import price
-from wattlog.analytics.columns import summed_intervals
-from wattlog.analytics.common import UNMETERED
-from wattlog.analytics.cost import allocate, cost_report, split
-from wattlog.analytics.days import load
-from wattlog.analytics.errors import ReportError
+from wattlog.tariffs.billing import price
+from wattlog.tariffs.timeline import summed_intervals
+from wattlog.reports.header import UNMETERED
+from wattlog.reports.cost import allocate, cost_report, split
+from wattlog.analytics.frame import load
+from wattlog.errors import ReportError
 from wattlog.analytics.intervals import meter_intervals, sum_intervals
 from wattlog.analytics.series import Interval
 from wattlog.analytics.settings import ReportSettings
-from wattlog.analytics.tariff import load_tariff
+from wattlog.tariffs.load import load_tariff
 
 # -- the split: whole sen, residue to the largest remainders ------------------------------------------
 
@@ -180,7 +180,7 @@ def test_what_if_prices_the_same_intervals_under_a_second_tariff(store):
 
 
 def test_the_report_registry_runs_it(store):
-    from wattlog.analytics.registry import REPORTS
+    from wattlog.reports.registry import REPORTS
 
     spec = REPORTS["cost"]
     assert spec.run is cost_report and set(spec.options) == {"tariff", "what_if", "by"}
@@ -194,7 +194,7 @@ def test_no_tariff_and_a_tariff_not_in_force(store):
     assert "--tariff" in e.value.fix and "my-tnb-lv-tou-2025" in e.value.fix and "[tariff]" in e.value.fix
     with pytest.raises(ReportError, match="by"):
         cost_report(store, START, END, tariff="my-tnb-mv-tou-2025", by="floor")
-    from wattlog.analytics.tariff import TariffError
+    from wattlog.errors import TariffError
     with pytest.raises(TariffError, match="in force on 2025-08-11"):
         cost_report(store, START, END, tariff="my-tnb-c2-2014")
 

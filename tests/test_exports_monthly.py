@@ -12,12 +12,12 @@ import pytest
 from exports_site import SITE, make_site, run, site_config
 from pypdf import PdfReader
 
-from wattlog.analytics.errors import NoData
+from wattlog.errors import NoData
 from wattlog.analytics.settings import ReportSettings
-from wattlog.exports import charts, html, pdf
-from wattlog.exports.fmt import kwh, money, num
-from wattlog.exports.monthly import gather
-from wattlog.exports.sections import document
+from wattlog.documents import charts, html, pdf
+from wattlog.documents.fmt import kwh, money, num
+from wattlog.documents.monthly import gather
+from wattlog.documents.usage_sections import document
 from wattlog.store import Store
 
 MAIN = ReportSettings(main_meter="main")

@@ -9,10 +9,10 @@ import openpyxl
 import pytest
 from exports_site import OCT, SITE, make_site, run, site_config
 
-from wattlog.analytics.cost import cost_report
-from wattlog.analytics.ranking import ranking
+from wattlog.reports.cost import cost_report
+from wattlog.reports.ranking import ranking
 from wattlog.analytics.settings import ReportSettings
-from wattlog.exports.workbook import FIRST_ROW, Meta, build, sheet_name
+from wattlog.documents.workbook import FIRST_ROW, Meta, build, sheet_name
 from wattlog.store import Store
 
 MAIN = ReportSettings(main_meter="main")

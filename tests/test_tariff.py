@@ -9,13 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from wattlog.analytics.tariff import (
-    TariffError,
-    builtin_dir,
-    list_tariffs,
-    load_tariff,
-    load_tariff_file,
-)
+from wattlog.errors import TariffError
+from wattlog.tariffs.load import builtin_dir, list_tariffs, load_tariff, load_tariff_file
 
 KL = ZoneInfo("Asia/Kuala_Lumpur")
 

@@ -16,7 +16,7 @@ from wattlog.polling.bus import MeterStatus
 from wattlog.reading import Reading
 from wattlog.service.terminal import summary_table
 from wattlog.sim import SimOptions, SimThread
-from wattlog.sinks.live import LiveState
+from wattlog.live import LiveState
 
 TZ = ZoneInfo("Asia/Kuala_Lumpur")
 

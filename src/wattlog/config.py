@@ -16,21 +16,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .address import MeterAddress, parse_address
-from .errors import ConfigError, WattlogError
+from .errors import ConfigError, ConfigProblems
 from .meters.definition import MeterModel, load_models
 from .quantities import NAME_PATTERN
 
 DEFAULT_POLL, DEFAULT_SUMMARY, DEFAULT_CSV = 10.0, 120.0, 300.0
 DEFAULT_RETENTION_DAYS = 90
 DEFAULT_SPOOL_MAX = 1_000_000
-
-
-class ConfigProblems(WattlogError):
-    """Every problem found in a config file."""
-
-    def __init__(self, problems: list[ConfigError]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 @dataclass(frozen=True)
@@ -412,7 +404,7 @@ def _reports(c: _Checker, data: dict[str, Any], cfg: Config) -> None:
         if value.endswith(".toml"):
             value = str(c.resolve(value))
         try:
-            from .analytics.tariff import load_tariff
+            from .tariffs.load import load_tariff
 
             load_tariff(value, cfg.tariff_dirs)
         except ConfigError as exc:  # its own fix says what to do; a bad tariff file is named with its key

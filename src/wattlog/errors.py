@@ -3,12 +3,21 @@
     WattlogError
     ├── ConfigError          a file or argument is wrong: names the file, the key and the fix
     │   ├── DefinitionError  a meter definition file
-    │   └── AddressError     a meter URL
+    │   ├── AddressError     a meter URL
+    │   └── TariffError      a tariff file, or no tariff fits what was asked
+    ├── ConfigProblems       every problem found in one config file, reported together
     ├── LinkError            the bus link (serial port, TCP socket) cannot be opened or was lost
-    └── RequestError         one request on an open link failed
-        ├── NoAnswer         silence until the timeout: wiring, unit id, baud rate
-        ├── BadFrame         bytes came back but no valid reply: CRC, truncated, wrong parity/baud
-        └── DeviceRefused    the meter answered with a Modbus exception (code 2: no such address)
+    ├── RequestError         one request on an open link failed
+    │   ├── NoAnswer         silence until the timeout: wiring, unit id, baud rate
+    │   ├── BadFrame         bytes came back but no valid reply: CRC, truncated, wrong parity/baud
+    │   ├── DeviceRefused    the meter answered with a Modbus exception (code 2: no such address)
+    │   └── ReadFailed       a one-shot read got nothing from the meter (with a hint)
+    ├── StoreError           the database refused something: schema, permission, data
+    │   └── StoreUnavailable the database cannot be reached now; the same write can be retried
+    └── ReportError          a report cannot be made as asked; the fix says what to do instead
+        └── NoData           no rollups in the requested range
+
+The test in tests/test_layout.py keeps this drawing and the classes below equal.
 """
 
 from __future__ import annotations
@@ -87,3 +96,48 @@ class DeviceRefused(RequestError):
         if self.code in (10, 11):
             return "the gateway cannot reach the meter: check the RS485 side and unit id"
         return "the meter is busy or faulty; it will be retried"
+
+
+class ReadFailed(RequestError):
+    """Nothing could be read from the meter."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint  # type: ignore[misc]
+
+
+class TariffError(ConfigError):
+    """A tariff file is invalid, or no tariff fits what was asked."""
+
+
+class ConfigProblems(WattlogError):
+    """Every problem found in a config file."""
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class StoreError(WattlogError):
+    """The database refused something: a schema, permission or data problem, not an outage."""
+
+    def __init__(self, problem: str, *, url: str = "", fix: str = "") -> None:
+        self.problem, self.url, self.fix = problem, url, fix
+        text = f"{url}: {problem}" if url else problem
+        super().__init__(f"{text} (fix: {fix})" if fix else text)
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now; nothing was written, so the same write can be retried."""
+
+
+class ReportError(WattlogError):
+    """A report cannot be made as asked; `fix` says what to do instead."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem} (fix: {fix})" if fix else problem)
+
+
+class NoData(ReportError):
+    """No rollups in the requested range."""

@@ -1,1 +1,1 @@
-"""Analytics over the rollups: energy per interval, demand, reports and costs (no raw-row scans)."""
+"""The energy engine over the rollups: the frame of meter-days, 15-minute intervals, series, calendar, settings."""

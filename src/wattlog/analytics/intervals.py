@@ -8,7 +8,7 @@ from typing import Any
 
 from ..store import Store
 from .calendar import DayGrid
-from .days import DISAGREE, QUARTER_S, DayCheck, Frame, MeterDay, load, no_gc
+from .frame import DISAGREE, QUARTER_S, DayCheck, Frame, MeterDay, load, no_gc
 from .series import Interval
 from .settings import ReportSettings
 

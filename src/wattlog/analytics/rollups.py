@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..store import Store
-from .days import reconcile
+from .frame import reconcile
 from .settings import ReportSettings
 
 SUMS = ("samples", "voltage_samples", "energy_kwh", "reactive_kvarh", "apparent_kvah", "counter_kwh", "power_avg", "kwh")

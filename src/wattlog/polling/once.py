@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import LinkError, RequestError
+from ..errors import LinkError, ReadFailed
 from ..reading import Reading
 from .bus import BusPoller, MeterSpec
-
-
-class ReadFailed(RequestError):
-    """Nothing could be read from the meter."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
 
 
 async def read_once(spec: MeterSpec, retries: int = 1) -> Reading:

@@ -1,1 +1,1 @@
-"""The unattended service: spool, runner, terminal summary."""
+"""The unattended service, wiring only: the runner, the terminal summary, logging."""

@@ -19,8 +19,8 @@ from ..reading import Reading
 from ..sinks.base import Sink, SinkWorker
 from ..sinks.csvfiles import CsvSink
 from ..sinks.database import DatabaseSink
-from ..sinks.live import LiveState
-from .spool import Spool
+from ..live import LiveState
+from ..sinks.spool import Spool
 
 log = logging.getLogger("wattlog.service")
 

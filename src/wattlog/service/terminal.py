@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from rich.table import Table
 
 from ..polling.bus import MeterStatus
-from ..sinks.live import LiveState
+from ..live import LiveState
 
 
 def _avg(values: list[float]) -> float | None:

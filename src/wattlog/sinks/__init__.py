@@ -1,4 +1,4 @@
-"""Outputs fed from the spool: databases, CSV files, MQTT; and live values for the terminal and web."""
+"""Outputs downstream of the spool: the spool itself, databases, CSV files, MQTT."""
 
 from .base import Sink, SinkWorker
 

@@ -8,7 +8,7 @@ import time
 from abc import ABC, abstractmethod
 
 from ..reading import Reading
-from ..service.spool import Spool
+from .spool import Spool
 
 log = logging.getLogger("wattlog.sinks")
 

@@ -1,6 +1,6 @@
 """The durable store: raw readings and 15-minute/hourly/daily rollups in SQLite, PostgreSQL or SQL Server."""
 
-from .errors import StoreError, StoreUnavailable
+from ..errors import StoreError, StoreUnavailable
 from .export import export_rows
 from .importer import ImportResult, SkippedRow, import_poc_csv
 from .store import Store

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
-from .errors import StoreError
+from ..errors import StoreError
 
 VERSION_TABLE = "wattlog_version"  # not alembic_version: a central database may host other apps
 SCRIPTS = Path(__file__).with_name("migrations")

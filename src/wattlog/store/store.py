@@ -20,7 +20,8 @@ from . import migrate as schema_version
 from . import statements as st
 from .buckets import QUARTER, LocalBuckets, aware, floor15, from_us, naive_utc, to_us
 from .engine import check_driver, make_engine, normalise
-from .errors import StoreError, translate
+from ..errors import StoreError
+from .translate import translate
 from .quarters import Quarters
 from .refresh import HORIZON, Rules, affected, clusters, merge, recompute_coarse, refresh, refresh_many
 from .rows import RowWriter

@@ -1,0 +1,98 @@
+"""`wattlog export` and `wattlog import-csv`: readings out of and into a database."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .options import parse_when, resolve_target
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _store(target, gap_seconds: float = 60.0):  # type: ignore[no-untyped-def]
+    from ..store import Store
+
+    return Store(target.url, site=target.site, tz=target.tz, gap_seconds=gap_seconds)
+
+
+@click.command(context_settings=CONTEXT)
+@click.option("--db", help="Database URL, e.g. sqlite:///data/wattlog.db.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Take the database from this config.")
+@click.option("--site", help="Site name [default: the only site in the database].")
+@click.option("--meter", help="Only this meter (location label).")
+@click.option("--from", "start", metavar="WHEN", help="From this local date/time (inclusive), e.g. 2026-11-01.")
+@click.option("--to", "end", metavar="WHEN", help="Up to this local date/time (exclusive).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--tz", help="Time zone of --from/--to and of the output [default: the site's].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
+def export(db, config_path, site, meter, start, end, fmt, tz, output) -> None:  # type: ignore[no-untyped-def]
+    """Export raw readings as CSV (the proof of concept's columns first) or a JSON array.
+
+    \b
+    Examples:
+      wattlog export --db sqlite:///data/wattlog.db --meter office --from 2026-11-01 --to 2026-12-01 -o office.csv
+      wattlog export --config wattlog.toml --format json | jq '.[0]'
+    """
+    from ..store import StoreError
+    from ..store.export import export_rows
+
+    target = resolve_target(db, config_path, site, tz)
+    lo, hi = parse_when(start, target.tz, "--from"), parse_when(end, target.tz, "--to")
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        with _store(target) as store:
+            n = export_rows(store, meter, lo, hi, fmt, out, target.tz)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if output:
+            out.close()
+    click.echo(f"{n} readings exported" + (f" to {output}" if output else ""), err=True)
+
+
+@click.command("import-csv", context_settings=CONTEXT)
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--meter", required=True, help="The meter (location label) these files belong to.")
+@click.option("--db", help="Database URL, e.g. sqlite:///data/wattlog.db.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Take the database from this config.")
+@click.option("--site", help="Site name [default: the only site in the database].")
+@click.option("--tz", help="Time zone of the files' naive timestamps [default: the site's, Asia/Kuala_Lumpur].")
+@click.option("--gap-seconds", type=float, default=600.0, show_default=True,
+              help="Rows further apart are a gap (energy is not integrated across it). The proof of concept "
+                   "wrote a row every 5 minutes.")
+def import_csv(files, meter, db, config_path, site, tz, gap_seconds) -> None:  # type: ignore[no-untyped-def]
+    """Import the proof of concept's daily CSV files (naive local timestamps); safe to repeat.
+
+    \b
+    Example:
+      wattlog import-csv logs/rx380_2025-03-*.csv --meter office --db sqlite:///data/wattlog.db
+    """
+    from rich.progress import Progress
+
+    from ..store import StoreError
+    from ..store.importer import import_poc_csv
+
+    target = resolve_target(db, config_path, site, tz)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("importing", total=len(files))
+
+        def progress(path, result) -> None:  # type: ignore[no-untyped-def]
+            bar.update(task, completed=result.files - 1,
+                       description=f"{Path(path).name}: {result.rows_read:,} rows read")
+
+        try:
+            with _store(target, gap_seconds) as store:
+                result = import_poc_csv(store, files, meter, target.tz, progress)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"{result.files} file(s), {result.rows_read} rows read: {result.rows_inserted} new, "
+               f"{result.rows_duplicate} already there, {len(result.skipped)} skipped")
+    for s in result.skipped[:20]:
+        click.echo(f"  skipped {s}", err=True)
+    if len(result.skipped) > 20:
+        click.echo(f"  … and {len(result.skipped) - 20} more", err=True)
+    for note in result.notes:
+        click.echo(f"  note: {note}", err=True)

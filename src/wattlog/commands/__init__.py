@@ -1,1 +1,0 @@
-"""CLI commands that work on a database (export, import-csv, report); cli.py registers them."""

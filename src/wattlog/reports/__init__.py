@@ -1,0 +1,1 @@
+"""The reports over the rollups: one module per report, their result types, and the registry by name."""
