@@ -15,7 +15,7 @@ meters, median and p95:
   (a) wattlog's BusPoller (its planner: one request for registers 4002-4039),
   (b) a per-quantity reader, the proof of concept's way: one pymodbus read_input_registers per
       quantity of the RX380 definition (18 requests), run beside (a), alternating cycles,
-  (c) the wire-time limit from the bus arithmetic in DESIGN.md.
+  (c) the wire-time limit from the bus arithmetic (README, "How it reads the bus").
 Part 2 - the most meters one bus polls every 10 s with no missed cycle: BusPoller.run() with real
 10 s cycles on N meters, N predicted from part 1 and confirmed at N and N+5 (then stepped).
 

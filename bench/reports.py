@@ -36,16 +36,16 @@ from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from wattlog.reports import afterhours, cost, demand, heatmap, profile, quality, ranking
 from wattlog.analytics.calendar import dates, day_grid
 from wattlog.analytics.frame import DAY_COLUMNS, Frame, _meter_day, load, no_gc
 from wattlog.analytics.settings import ReportSettings
+from wattlog.reports import afterhours, cost, demand, heatmap, profile, quality, ranking
 from wattlog.reports.result import to_jsonable
-from wattlog.tariffs.load import load_tariff
-from wattlog.tariffs.model import Tariff
 from wattlog.store import Store
 from wattlog.store.quarters import Quarters, pack
 from wattlog.store.rows import RowWriter
+from wattlog.tariffs.load import load_tariff
+from wattlog.tariffs.model import Tariff
 
 TZ = "Asia/Kuala_Lumpur"
 ZONE = ZoneInfo(TZ)

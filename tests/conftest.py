@@ -5,5 +5,5 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pg import *  # noqa: E402,F401,F403
 from mqtt import *  # noqa: E402,F401,F403
+from pg import *  # noqa: E402,F401,F403

@@ -11,8 +11,8 @@ import pytest
 from analytics_synth import local, make_store, series, write
 from click.testing import CliRunner
 
-from wattlog.reports.registry import REPORTS, ReportSpec
 from wattlog.cli.report import report
+from wattlog.reports.registry import REPORTS, ReportSpec
 
 D = date(2026, 3, 2)
 

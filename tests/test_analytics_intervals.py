@@ -9,7 +9,12 @@ import pytest
 from analytics_synth import local, make_store, series, write
 
 from wattlog.analytics.frame import COARSE, DISAGREE, NO_COUNTER, SCALED
-from wattlog.analytics.intervals import energy_intervals, energy_series, location_intervals, location_series
+from wattlog.analytics.intervals import (
+    energy_intervals,
+    energy_series,
+    location_intervals,
+    location_series,
+)
 from wattlog.analytics.series import max_demand
 from wattlog.analytics.settings import ReportSettings
 from wattlog.reading import Reading

@@ -8,16 +8,16 @@ from datetime import date, timedelta
 import pytest
 from analytics_synth import local, make_store, series, write
 
-from wattlog.reports.afterhours import afterhours, night_minimum
-from wattlog.reports.header import UNMETERED
 from wattlog.analytics.frame import load
-from wattlog.reports.demand import demand
+from wattlog.analytics.settings import ReportSettings
 from wattlog.errors import NoData, ReportError
+from wattlog.reports.afterhours import afterhours, night_minimum
+from wattlog.reports.demand import demand
+from wattlog.reports.header import UNMETERED
 from wattlog.reports.heatmap import heatmap
 from wattlog.reports.profile import profile
 from wattlog.reports.quality import quality
 from wattlog.reports.ranking import ranking
-from wattlog.analytics.settings import ReportSettings
 from wattlog.reports.result import to_jsonable
 
 D1, D2 = date(2026, 3, 2), date(2026, 3, 3)  # Monday, Tuesday

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from wattlog.config import ConfigProblems, load_config, parse_duration
+from wattlog.config import ConfigProblems, load_config
+from wattlog.validate import parse_duration
 
 GOOD = '''
 [site]
@@ -156,7 +157,7 @@ def test_reports_and_tariff_sections(tmp_path):
                                              'what_if = "my-tnb-mv-general-2025"\n'))
     assert cfg.report_settings.main_meter == "office" and cfg.report_settings.demand_window == 30
     assert str(cfg.report_settings.working_hours[0]) == "07:30:00"
-    assert (cfg.tariff, cfg.what_if) == ("my-tnb-mv-tou-2025", "my-tnb-mv-general-2025")
+    assert (cfg.tariff.id, cfg.what_if.id) == ("my-tnb-mv-tou-2025", "my-tnb-mv-general-2025")
 
 
 @pytest.mark.parametrize("patch, key, words", [

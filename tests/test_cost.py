@@ -10,16 +10,16 @@ import pytest
 from analytics_synth import KL, local, make_store, series, write
 from test_tariff_billing import days
 
-from wattlog.tariffs.billing import price
-from wattlog.tariffs.timeline import summed_intervals
-from wattlog.reports.header import UNMETERED
-from wattlog.reports.cost import allocate, cost_report, split
 from wattlog.analytics.frame import load
-from wattlog.errors import ReportError
 from wattlog.analytics.intervals import meter_intervals, sum_intervals
 from wattlog.analytics.series import Interval
 from wattlog.analytics.settings import ReportSettings
+from wattlog.errors import ReportError
+from wattlog.reports.cost import allocate, cost_report, split
+from wattlog.reports.header import UNMETERED
+from wattlog.tariffs.billing import price
 from wattlog.tariffs.load import load_tariff
+from wattlog.tariffs.timeline import summed_intervals
 
 # -- the split: whole sen, residue to the largest remainders ------------------------------------------
 
@@ -118,7 +118,7 @@ def store(tmp_path_factory):
 
 def test_cost_report_allocates_the_site_bill_exactly(store):
     settings = ReportSettings(timezone="Asia/Kuala_Lumpur")
-    rep = cost_report(store, START, END, settings, tariff="my-tnb-mv-tou-2025", by="location")
+    rep = cost_report(store, START, END, settings, tariff=load_tariff("my-tnb-mv-tou-2025"), by="location")
     assert rep.source == "sum of all meters" and len(rep.bills) == 1 and rep.bills[0].partial
     bill = rep.bills[0]
     # Without a main meter every meter is a location; the site is their sum.
@@ -142,22 +142,22 @@ def test_cost_report_allocates_the_site_bill_exactly(store):
 
 def test_main_meter_and_the_unmetered_remainder(store):
     settings = ReportSettings(timezone="Asia/Kuala_Lumpur", main_meter="main")
-    rep = cost_report(store, START, END, settings, tariff="my-tnb-mv-tou-2025")
+    rep = cost_report(store, START, END, settings, tariff=load_tariff("my-tnb-mv-tou-2025"))
     assert rep.source == "main meter main"
     locs = {x.location: x for x in rep.locations}
     assert set(locs) == {"office", "aircon", UNMETERED}
     assert sum(x.total for x in rep.locations) == rep.total
     assert locs[UNMETERED].kwh == pytest.approx(3 * 24, rel=1e-6)  # 1 kW for 72 h
     assert locs[UNMETERED].coincident_kw["2025-08"] == pytest.approx(1.0, rel=1e-6)
-    by_meter = cost_report(store, START, END, settings, tariff="my-tnb-mv-tou-2025", by="meter")
+    by_meter = cost_report(store, START, END, settings, tariff=load_tariff("my-tnb-mv-tou-2025"), by="meter")
     assert {x.location for x in by_meter.locations} == {"m1", "m2", UNMETERED} and by_meter.total == rep.total
-    one = cost_report(store, START, END, settings, location="aircon", tariff="my-tnb-mv-tou-2025")
+    one = cost_report(store, START, END, settings, location="aircon", tariff=load_tariff("my-tnb-mv-tou-2025"))
     assert [x.location for x in one.locations] == ["aircon"] and one.locations[0].total == locs["aircon"].total
 
 
 def test_what_if_prices_the_same_intervals_under_a_second_tariff(store):
     settings = ReportSettings(timezone="Asia/Kuala_Lumpur", main_meter="main")
-    rep = cost_report(store, START, END, settings, tariff="my-tnb-mv-tou-2025", what_if="my-tnb-mv-general-2025")
+    rep = cost_report(store, START, END, settings, tariff=load_tariff("my-tnb-mv-tou-2025"), what_if=load_tariff("my-tnb-mv-general-2025"))
     w = rep.what_if
     general = w.bills[0]
     rows = {d.what: d for d in w.rows}
@@ -184,7 +184,7 @@ def test_the_report_registry_runs_it(store):
 
     spec = REPORTS["cost"]
     assert spec.run is cost_report and set(spec.options) == {"tariff", "what_if", "by"}
-    rep = spec.run(store, START, END, ReportSettings(), location=None, tariff="my-tnb-lv-tou-2025")
+    rep = spec.run(store, START, END, ReportSettings(), location=None, tariff=load_tariff("my-tnb-lv-tou-2025"))
     assert rep.bills[0].tariff == "my-tnb-lv-tou-2025" and sum(x.total for x in rep.locations) == rep.total
 
 
@@ -193,10 +193,10 @@ def test_no_tariff_and_a_tariff_not_in_force(store):
         cost_report(store, START, END)
     assert "--tariff" in e.value.fix and "my-tnb-lv-tou-2025" in e.value.fix and "[tariff]" in e.value.fix
     with pytest.raises(ReportError, match="by"):
-        cost_report(store, START, END, tariff="my-tnb-mv-tou-2025", by="floor")
+        cost_report(store, START, END, tariff=load_tariff("my-tnb-mv-tou-2025"), by="floor")
     from wattlog.errors import TariffError
     with pytest.raises(TariffError, match="in force on 2025-08-11"):
-        cost_report(store, START, END, tariff="my-tnb-c2-2014")
+        cost_report(store, START, END, tariff=load_tariff("my-tnb-c2-2014"))
 
 
 def test_columns_and_the_summed_site_match_interval_by_interval(tmp_path):
@@ -212,7 +212,7 @@ def test_columns_and_the_summed_site_match_interval_by_interval(tmp_path):
     site = summed_intervals(frame, ["m1", "m2"], lo, hi)
     assert site == sum_intervals(list(per_meter.values()))
     assert site[0].start == lo and len(site) == 3 * 96  # m1 covers every quarter, m2 only from day 2
-    rep = cost_report(s, START, END, settings, tariff="my-tnb-mv-tou-2025")
+    rep = cost_report(s, START, END, settings, tariff=load_tariff("my-tnb-mv-tou-2025"))
     bill = rep.bills[0]
     shares, coincident = allocate(bill, load_tariff("my-tnb-mv-tou-2025"), per_meter)
     assert {x.location: x.amounts for x in rep.locations} == shares

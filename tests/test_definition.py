@@ -8,7 +8,7 @@ from wattlog.errors import DefinitionError
 from wattlog.meters.definition import get_model, load_models, parse_model
 from wattlog.quantities import QUANTITIES
 
-RX380_MAP = {  # DESIGN.md, every row: address, type, scale
+RX380_MAP = {  # the RX380 manual's register map, every row: address, type, scale
     "total_real_energy": (4002, "u32", 1), "total_apparent_energy": (4006, "u32", 1),
     "total_reactive_energy": (4010, "u32", 1), "total_real_power": (4012, "s32", 1),
     "total_apparent_power": (4014, "u32", 1), "total_reactive_power": (4016, "s32", 1),

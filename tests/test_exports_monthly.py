@@ -12,13 +12,14 @@ import pytest
 from exports_site import SITE, make_site, run, site_config
 from pypdf import PdfReader
 
-from wattlog.errors import NoData
 from wattlog.analytics.settings import ReportSettings
 from wattlog.documents import charts, html, pdf
 from wattlog.documents.fmt import kwh, money, num
 from wattlog.documents.monthly import gather
 from wattlog.documents.usage_sections import document
+from wattlog.errors import NoData
 from wattlog.store import Store
+from wattlog.tariffs.load import load_tariff
 
 MAIN = ReportSettings(main_meter="main")
 SECTIONS = ["summary", "ranking", "heatmap", "profile", "demand", "afterhours", "quality", "cost", "notes"]
@@ -33,7 +34,7 @@ def db(tmp_path_factory):
 @pytest.fixture(scope="module")
 def data(db):
     with Store(db, site=SITE) as store:
-        return gather(store, SITE, date(2026, 10, 1), MAIN, tariff="my-tnb-lv-tou-2025",
+        return gather(store, SITE, date(2026, 10, 1), MAIN, tariff=load_tariff("my-tnb-lv-tou-2025"),
                       now=datetime(2026, 11, 1, 9, 0))
 
 

@@ -9,11 +9,12 @@ import openpyxl
 import pytest
 from exports_site import OCT, SITE, make_site, run, site_config
 
-from wattlog.reports.cost import cost_report
-from wattlog.reports.ranking import ranking
 from wattlog.analytics.settings import ReportSettings
 from wattlog.documents.workbook import FIRST_ROW, Meta, build, sheet_name
+from wattlog.reports.cost import cost_report
+from wattlog.reports.ranking import ranking
 from wattlog.store import Store
+from wattlog.tariffs.load import load_tariff
 
 MAIN = ReportSettings(main_meter="main")
 FROM, TO = "2026-10-01", "2026-11-01"
@@ -86,7 +87,7 @@ def test_every_report_in_one_workbook_money_exact(config, tmp_path):
     assert peaks.cell(FIRST_ROW, 3).value == datetime(2026, 10, 6, 14, 0)  # a real date and time
     with _store(config) as store:
         rep = cost_report(store, date(2026, 10, 1), date(2026, 11, 1),
-                          MAIN.with_(timezone="Asia/Kuala_Lumpur"), tariff="my-tnb-lv-tou-2025")
+                          MAIN.with_(timezone="Asia/Kuala_Lumpur"), tariff=load_tariff("my-tnb-lv-tou-2025"))
     bill = wb["cost bill"]
     got = {bill.cell(r, 2).value: bill.cell(r, 7) for r in range(FIRST_ROW, bill.max_row + 1) if bill.cell(r, 2).value}
     for c in rep.bills[0].components:

@@ -9,8 +9,8 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
-
 from test_service import UNITS, run_for, site_config
+
 from wattlog.service.runner import Service
 from wattlog.sim import SimOptions, SimThread
 

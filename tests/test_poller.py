@@ -9,8 +9,8 @@ import time
 
 import pytest
 from pymodbus.framer import FramerType
-
 from reference_server import RX380_VALUES, ReferenceServer, rx380_device
+
 from wattlog.address import parse_address
 from wattlog.meters.definition import get_model
 from wattlog.polling.bus import BusPoller, MeterSpec

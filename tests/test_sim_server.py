@@ -15,14 +15,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient, ModbusTcpClient
+from pymodbus.client import (
+    AsyncModbusSerialClient,
+    AsyncModbusTcpClient,
+    ModbusTcpClient,
+)
 from pymodbus.exceptions import ConnectionException, ModbusException
 from pymodbus.framer import FramerType
 
 from wattlog.errors import ConfigError
 from wattlog.meters import get_model
 from wattlog.sim import SimOptions, SimThread, Simulator, run_sim
-from wattlog.sim.protocol import RtuSplitter, answer, crc16, crc_ok, mbap_frame, rtu_frame
+from wattlog.sim.protocol import (
+    RtuSplitter,
+    answer,
+    crc16,
+    crc_ok,
+    mbap_frame,
+    rtu_frame,
+)
 
 MODEL = get_model("rx380")
 UNITS = {1: "office", 2: "workshop", 3: "aircon"}

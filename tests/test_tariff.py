@@ -10,7 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from wattlog.errors import TariffError
-from wattlog.tariffs.load import builtin_dir, list_tariffs, load_tariff, load_tariff_file
+from wattlog.tariffs.load import (
+    builtin_dir,
+    list_tariffs,
+    load_tariff,
+    load_tariff_file,
+)
 
 KL = ZoneInfo("Asia/Kuala_Lumpur")
 

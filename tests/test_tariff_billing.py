@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from test_tariff import MINIMAL, TWO_VERSIONS, write
 
-from wattlog.tariffs.billing import Bill, price, price_months
 from wattlog.analytics.series import Interval
 from wattlog.errors import TariffError
+from wattlog.tariffs.billing import Bill, price, price_months
 from wattlog.tariffs.load import load_tariff, load_tariff_file
 
 KL = ZoneInfo("Asia/Kuala_Lumpur")

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
+from wattlog.live import LiveState
 from wattlog.polling.bus import MeterStatus
 from wattlog.reading import Reading
 from wattlog.service.terminal import summary_table
 from wattlog.sim import SimOptions, SimThread
-from wattlog.live import LiveState
 
 TZ = ZoneInfo("Asia/Kuala_Lumpur")
 

@@ -6,9 +6,6 @@ Passwords never live in the file: they come from an environment variable or a se
 
 from __future__ import annotations
 
-import difflib
-import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +13,16 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .address import MeterAddress, parse_address
+from .analytics.settings import ReportSettings
 from .errors import ConfigError, ConfigProblems
 from .meters.definition import MeterModel, load_models
 from .quantities import NAME_PATTERN
+from .sinks.database import DatabaseConfig
+from .sinks.mqtt import MqttConfig
+from .sinks.sections import SECTIONS
+from .tariffs.load import load_tariff
+from .tariffs.model import Tariff
+from .validate import Checker
 
 DEFAULT_POLL, DEFAULT_SUMMARY, DEFAULT_CSV = 10.0, 120.0, 300.0
 DEFAULT_RETENTION_DAYS = 90
@@ -41,25 +45,6 @@ class BusConfig:
     backoff_max: float = 300.0
 
 
-@dataclass(frozen=True)
-class DatabaseConfig:
-    url: str  # with the password filled in: never print it
-    shown: str  # the URL with the password masked, for logs and messages
-    name: str = "main"
-
-
-@dataclass(frozen=True)
-class MqttConfig:
-    host: str
-    port: int = 1883
-    username: str = ""
-    password: str = ""
-    topic_prefix: str = "wattlog"
-    qos: int = 1
-    tls: bool = False
-    client_id: str = ""
-
-
 @dataclass
 class Config:
     path: str  # "" when built from command-line options
@@ -71,17 +56,15 @@ class Config:
     csv_interval: float = DEFAULT_CSV
     meters: list[MeterConfig] = field(default_factory=list)
     buses: dict[str, BusConfig] = field(default_factory=dict)
-    databases: list[DatabaseConfig] = field(default_factory=list)
-    csv_dir: Path | None = None
-    mqtt: MqttConfig | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)  # each sink section's settings, by its key
     raw_retention_days: float = DEFAULT_RETENTION_DAYS
     spool_max: int = DEFAULT_SPOOL_MAX
     log_file: Path | None = None
     log_level: str = "info"
     definitions: list[Path] = field(default_factory=list)
-    report_settings: Any = None  # analytics.settings.ReportSettings, from [reports]
-    tariff: str | None = None  # the site's tariff (a shipped name or a file), from [tariff]
-    what_if: str | None = None
+    report_settings: ReportSettings | None = None  # from [reports]
+    tariff: Tariff | None = None  # the site's tariff, loaded from [tariff] name (a shipped name or a file)
+    what_if: Tariff | None = None
     tariff_dirs: list[Path] = field(default_factory=list)
 
     @property
@@ -93,146 +76,26 @@ class Config:
         """Readings further apart than this are a gap: energy is not integrated across it."""
         return max(6 * self.poll, 60.0)
 
+    @property
+    def databases(self) -> list[DatabaseConfig]:
+        return self.outputs.get("databases") or []
+
+    @property
+    def csv_dir(self) -> Path | None:
+        return self.outputs.get("csv")
+
+    @property
+    def mqtt(self) -> MqttConfig | None:
+        return self.outputs.get("mqtt")
+
     def bus_config(self, bus: str) -> BusConfig:
         return self.buses.get(bus, BusConfig())
 
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?\s*$")
-_UNITS = {None: 1.0, "s": 1.0, "sec": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from 10, 10.5, "10s", "2m", "500ms", "1h"; ValueError otherwise."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, (int, float)):
-        return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
-        raise ValueError(value)
-    return float(m.group(1)) * _UNITS[m.group(2)]
+TOP = {"site", "intervals", "meter_definitions", "buses", "meters", "spool", "log", "reports",
+       "tariff"} | {s.key for s in SECTIONS}
 
 
-class _Checker:
-    """Walks the parsed file, collecting every problem instead of stopping at the first."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[ConfigError] = []
-
-    def fail(self, key: str, message: str, fix: str = "") -> None:
-        self.problems.append(ConfigError(message, file=self.path, key=key, fix=fix or None))
-
-    def keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
-        for key in table:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                self.fail(f"{where}{key}", "unknown key",
-                          (f"did you mean '{close[0]}'? " if close else "remove it; ")
-                          + f"allowed here: {', '.join(sorted(allowed))}")
-
-    def table(self, data: dict[str, Any], key: str) -> dict[str, Any]:
-        value = data.get(key, {})
-        if not isinstance(value, dict):
-            self.fail(key, f"expected a table [{key}]", f"write it as [{key}] with keys below it")
-            return {}
-        return value
-
-    def duration(self, table: dict[str, Any], key: str, where: str, default: float, lo: float, hi: float) -> float:
-        if key not in table:
-            return default
-        try:
-            v = parse_duration(table[key])
-        except ValueError:
-            self.fail(where + key, f"not a duration: {table[key]!r}", 'write seconds, or e.g. "10s", "2m", "1h"')
-            return default
-        if not lo <= v <= hi:
-            self.fail(where + key, f"{v:g} s is out of range", f"use {lo:g} s to {hi:g} s")
-            return default
-        return v
-
-    def string(self, table: dict[str, Any], key: str, where: str, default: str = "") -> str:
-        v = table.get(key, default)
-        if not isinstance(v, str):
-            self.fail(where + key, f"expected a string, got {v!r}", f'write {key} = "..."')
-            return default
-        return v
-
-    def number(self, table: dict[str, Any], key: str, where: str, default: float, lo: float, hi: float) -> float:
-        v = table.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-            self.fail(where + key, f"invalid value {v!r}", f"a number from {lo:g} to {hi:g}")
-            return default
-        return float(v)
-
-    def secret(self, table: dict[str, Any], where: str) -> str:
-        """A password from password_env or password_file; never from the file itself."""
-        if "password" in table:
-            self.fail(where + "password", "passwords do not belong in the config file",
-                      "put it in an environment variable (password_env = \"VAR\") or a file readable "
-                      "only by the service user (password_file = \"/etc/wattlog/db.secret\")")
-        env, file = table.get("password_env"), table.get("password_file")
-        if env:
-            if env not in os.environ:
-                self.fail(where + "password_env", f"environment variable {env} is not set",
-                          f"set {env} in the service's environment (systemd: EnvironmentFile=)")
-                return ""
-            return os.environ[env]
-        if file:
-            p = self.resolve(str(file))
-            try:
-                return p.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                self.fail(where + "password_file", f"cannot read {p}: {exc.strerror}",
-                          "create it, readable by the service user only (chmod 600)")
-        return ""
-
-    def resolve(self, text: str) -> Path:
-        p = Path(text).expanduser()
-        return p if p.is_absolute() or not self.path else Path(self.path).parent / p
-
-
-TOP = {"site", "intervals", "meter_definitions", "buses", "meters", "databases", "csv", "mqtt", "spool",
-       "log", "reports", "tariff"}
-
-
-def _database(c: _Checker, entry: dict[str, Any], i: int) -> DatabaseConfig | None:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    where = f"databases[{i}]."
-    c.keys(entry, {"name", "url", "password", "password_env", "password_file"}, where)
-    url_text = c.string(entry, "url", where)
-    if not url_text:
-        c.fail(where + "url", "missing", 'e.g. url = "postgresql://wattlog@db.local/wattlog"')
-        return None
-    try:
-        url = make_url(url_text)
-    except ArgumentError:
-        c.fail(where + "url", f"not a database URL: {url_text!r}",
-               "e.g. sqlite:///data/wattlog.db, postgresql://user@host/db, mssql+pymssql://user@host/db")
-        return None
-    if url.password:
-        c.fail(where + "url", "the URL contains a password",
-               "remove it from the URL and use password_env or password_file")
-    password = c.secret(entry, where)
-    if password:
-        url = url.set(password=password)
-    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")  # plain postgresql:// URLs use psycopg 3
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        url = url.set(database=str(c.resolve(url.database)))  # relative to the config file
-    from .store.engine import check_driver
-
-    problem = check_driver(url)
-    if problem:
-        c.fail(where + "url", problem[0], problem[1])
-    name = c.string(entry, "name", where, "main" if i == 0 else f"db{i}")
-    return DatabaseConfig(url=url.render_as_string(hide_password=False),
-                          shown=url.render_as_string(hide_password=True), name=name)
-
-
-def _meters(c: _Checker, data: dict[str, Any], models: dict[str, MeterModel]) -> list[MeterConfig]:
+def _meters(c: Checker, data: dict[str, Any], models: dict[str, MeterModel]) -> list[MeterConfig]:
     meters: list[MeterConfig] = []
     entries = data.get("meters", [])
     if not isinstance(entries, list) or not entries:
@@ -275,7 +138,7 @@ def _meters(c: _Checker, data: dict[str, Any], models: dict[str, MeterModel]) ->
     return meters
 
 
-def _check_buses(c: _Checker, meters: list[MeterConfig]) -> None:
+def _check_buses(c: Checker, meters: list[MeterConfig]) -> None:
     by_bus: dict[str, list[tuple[int, MeterConfig]]] = {}
     for i, m in enumerate(meters):
         by_bus.setdefault(m.address.bus, []).append((i, m))
@@ -294,10 +157,10 @@ def _check_buses(c: _Checker, meters: list[MeterConfig]) -> None:
 
 def parse_config(data: dict[str, Any], path: str, base: Config | None = None) -> Config:
     """Validate a parsed config; raise ConfigProblems listing everything wrong."""
-    c = _Checker(path)
+    c = Checker(path, collect=True)
     c.keys(data, TOP, "")
     cfg = base or Config(path=path)
-    site = c.table(data, "site")
+    site = c.section(data, "site")
     c.keys(site, {"name", "timezone", "data_dir"}, "site.")
     cfg.site = c.string(site, "name", "site.", cfg.site)
     cfg.timezone = c.string(site, "timezone", "site.", cfg.timezone)
@@ -307,7 +170,7 @@ def parse_config(data: dict[str, Any], path: str, base: Config | None = None) ->
         c.fail("site.timezone", f"unknown time zone {cfg.timezone!r}", 'use an IANA name like "Asia/Kuala_Lumpur"')
     cfg.data_dir = c.resolve(c.string(site, "data_dir", "site.", "data"))
 
-    iv = c.table(data, "intervals")
+    iv = c.section(data, "intervals")
     c.keys(iv, {"poll", "summary", "csv"}, "intervals.")
     cfg.poll = c.duration(iv, "poll", "intervals.", cfg.poll, 0.1, 3600)
     cfg.summary = c.duration(iv, "summary", "intervals.", cfg.summary, 0, 86400)
@@ -323,7 +186,7 @@ def parse_config(data: dict[str, Any], path: str, base: Config | None = None) ->
         models = load_models()
     cfg.meters = _meters(c, data, models)
 
-    buses = c.table(data, "buses")
+    buses = c.section(data, "buses")
     for bus_url, settings in buses.items():
         where = f'buses."{bus_url}".'
         if not isinstance(settings, dict):
@@ -339,61 +202,36 @@ def parse_config(data: dict[str, Any], path: str, base: Config | None = None) ->
             retries=int(c.number(settings, "retries", where, 1, 0, 5)),
             backoff_max=c.duration(settings, "backoff_max", where, 300, 1, 86400))
 
-    dbs = data.get("databases")
-    if dbs is None:
-        dbs = [{"url": "sqlite:///" + str(cfg.data_dir / "wattlog.db")}]
-    if not isinstance(dbs, list):
-        c.fail("databases", "expected [[databases]] entries", '[[databases]] with url = "sqlite:///data/wattlog.db"')
-        dbs = []
-    cfg.databases = [d for i, e in enumerate(dbs) if isinstance(e, dict) and (d := _database(c, e, i))]
+    for section in SECTIONS:  # each sink parses its own section
+        cfg.outputs[section.key] = section.parse(c, data.get(section.key), cfg)
 
-    csv = c.table(data, "csv")
-    c.keys(csv, {"enabled", "dir"}, "csv.")
-    cfg.csv_dir = c.resolve(c.string(csv, "dir", "csv.", str(cfg.data_dir / "csv"))) if csv.get("enabled", True) else None
-
-    mqtt = c.table(data, "mqtt")
-    c.keys(mqtt, {"enabled", "host", "port", "username", "password", "password_env", "password_file",
-                  "topic_prefix", "qos", "tls", "client_id"}, "mqtt.")
-    if mqtt and mqtt.get("enabled", True):
-        host = c.string(mqtt, "host", "mqtt.", "")
-        if not host:
-            c.fail("mqtt.host", "missing", 'host = "127.0.0.1" (or set enabled = false)')
-        cfg.mqtt = MqttConfig(host=host, port=int(c.number(mqtt, "port", "mqtt.", 1883, 1, 65535)),
-                              username=c.string(mqtt, "username", "mqtt."), password=c.secret(mqtt, "mqtt."),
-                              topic_prefix=c.string(mqtt, "topic_prefix", "mqtt.", "wattlog").strip("/"),
-                              qos=int(c.number(mqtt, "qos", "mqtt.", 1, 0, 2)), tls=bool(mqtt.get("tls", False)),
-                              client_id=c.string(mqtt, "client_id", "mqtt.", ""))
-
-    spool = c.table(data, "spool")
+    spool = c.section(data, "spool")
     c.keys(spool, {"max_readings", "raw_retention_days"}, "spool.")
     cfg.spool_max = int(c.number(spool, "max_readings", "spool.", cfg.spool_max, 1000, 1e9))
     cfg.raw_retention_days = c.number(spool, "raw_retention_days", "spool.", cfg.raw_retention_days, 1, 36500)
 
-    log = c.table(data, "log")
+    log = c.section(data, "log")
     c.keys(log, {"file", "level"}, "log.")
     cfg.log_file = c.resolve(c.string(log, "file", "log.", str(cfg.data_dir / "wattlog.log")))
     cfg.log_level = c.string(log, "level", "log.", "info").lower()
     if cfg.log_level not in ("debug", "info", "warning", "error"):
         c.fail("log.level", f"unknown level {cfg.log_level!r}", "use debug, info, warning or error")
     _reports(c, data, cfg)
-    if c.problems:
-        raise ConfigProblems(c.problems)
+    c.done()
     return cfg
 
 
-def _reports(c: _Checker, data: dict[str, Any], cfg: Config) -> None:
+def _reports(c: Checker, data: dict[str, Any], cfg: Config) -> None:
     """[reports] (working hours, holidays, main meter, demand window, …) and [tariff]."""
-    from .analytics.settings import ReportSettings
-
     try:
-        cfg.report_settings = ReportSettings.from_dict(c.table(data, "reports"), timezone=cfg.timezone)
+        cfg.report_settings = ReportSettings.from_dict(c.section(data, "reports"), timezone=cfg.timezone)
     except ConfigError as exc:
         c.fail(exc.key or "reports", exc.problem, exc.fix or "")
     if cfg.report_settings is not None and cfg.report_settings.main_meter:
         if cfg.report_settings.main_meter not in {m.name for m in cfg.meters}:
             c.fail("reports.main_meter", f"no meter is named {cfg.report_settings.main_meter!r}",
                    "name the meter that measures the whole site, as in [[meters]] name")
-    tariff = c.table(data, "tariff")
+    tariff = c.section(data, "tariff")
     c.keys(tariff, {"name", "what_if", "dirs"}, "tariff.")
     dirs = tariff.get("dirs", [])
     cfg.tariff_dirs = [c.resolve(str(d)) for d in ([dirs] if isinstance(dirs, str) else dirs)]
@@ -404,15 +242,13 @@ def _reports(c: _Checker, data: dict[str, Any], cfg: Config) -> None:
         if value.endswith(".toml"):
             value = str(c.resolve(value))
         try:
-            from .tariffs.load import load_tariff
-
-            load_tariff(value, cfg.tariff_dirs)
+            loaded = load_tariff(value, cfg.tariff_dirs)
         except ConfigError as exc:  # its own fix says what to do; a bad tariff file is named with its key
             where = ": ".join(p for p in (exc.file, exc.key) if p) if exc.file else ""
             c.fail(f"tariff.{key}", f"{where}: {exc.problem}" if where else exc.problem,
                    exc.fix or "docs/tariffs.md lists the shipped tariffs")
             continue
-        setattr(cfg, "tariff" if key == "name" else "what_if", value)
+        setattr(cfg, "tariff" if key == "name" else "what_if", loaded)
 
 
 def load_config(path: str | Path) -> Config:

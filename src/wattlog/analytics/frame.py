@@ -11,10 +11,10 @@ from functools import lru_cache
 from operator import add
 from typing import Any
 
+from ..errors import NoData, ReportError
 from ..store import Store
 from ..store.quarters import Quarters
 from .calendar import DayGrid, dates, day_grid
-from ..errors import NoData, ReportError
 from .settings import ReportSettings
 
 QUARTER_S = 900.0

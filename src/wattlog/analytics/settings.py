@@ -1,4 +1,4 @@
-"""ReportSettings: the site's report parameters, with defaults from DOMAIN.md, and their validation."""
+"""ReportSettings: the site's report parameters (working hours, holidays, main meter, demand window) and their validation."""
 
 from __future__ import annotations
 

@@ -7,28 +7,24 @@ from pathlib import Path
 
 import click
 
-from .options import parse_when, resolve_target
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from .options import CONTEXT, parse_when, resolve_target, site_options
 
 
 def _store(target, gap_seconds: float = 60.0):  # type: ignore[no-untyped-def]
     from ..store import Store
 
-    return Store(target.url, site=target.site, tz=target.tz, gap_seconds=gap_seconds)
+    return Store(target.url, site=target.name, tz=target.tz, gap_seconds=gap_seconds)
 
 
 @click.command(context_settings=CONTEXT)
-@click.option("--db", help="Database URL, e.g. sqlite:///data/wattlog.db.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Take the database from this config.")
-@click.option("--site", help="Site name [default: the only site in the database].")
+@site_options("Take the database, site and time zone from this config.",
+              "Time zone of --from/--to and of the output (default: the site's).")
 @click.option("--meter", help="Only this meter (location label).")
 @click.option("--from", "start", metavar="WHEN", help="From this local date/time (inclusive), e.g. 2026-11-01.")
 @click.option("--to", "end", metavar="WHEN", help="Up to this local date/time (exclusive).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--tz", help="Time zone of --from/--to and of the output [default: the site's].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
-def export(db, config_path, site, meter, start, end, fmt, tz, output) -> None:  # type: ignore[no-untyped-def]
+def export(db_url, config_path, site, tz, meter, start, end, fmt, output) -> None:  # type: ignore[no-untyped-def]
     """Export raw readings as CSV (the proof of concept's columns first) or a JSON array.
 
     \b
@@ -39,7 +35,7 @@ def export(db, config_path, site, meter, start, end, fmt, tz, output) -> None:  
     from ..store import StoreError
     from ..store.export import export_rows
 
-    target = resolve_target(db, config_path, site, tz)
+    target = resolve_target(db_url, config_path, site, tz)
     lo, hi = parse_when(start, target.tz, "--from"), parse_when(end, target.tz, "--to")
     out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     try:
@@ -56,14 +52,12 @@ def export(db, config_path, site, meter, start, end, fmt, tz, output) -> None:  
 @click.command("import-csv", context_settings=CONTEXT)
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--meter", required=True, help="The meter (location label) these files belong to.")
-@click.option("--db", help="Database URL, e.g. sqlite:///data/wattlog.db.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Take the database from this config.")
-@click.option("--site", help="Site name [default: the only site in the database].")
-@click.option("--tz", help="Time zone of the files' naive timestamps [default: the site's, Asia/Kuala_Lumpur].")
+@site_options("Take the database, site and time zone from this config.",
+              "Time zone of the files' naive timestamps (default: the site's, Asia/Kuala_Lumpur).")
 @click.option("--gap-seconds", type=float, default=600.0, show_default=True,
               help="Rows further apart are a gap (energy is not integrated across it). The proof of concept "
                    "wrote a row every 5 minutes.")
-def import_csv(files, meter, db, config_path, site, tz, gap_seconds) -> None:  # type: ignore[no-untyped-def]
+def import_csv(files, meter, db_url, config_path, site, tz, gap_seconds) -> None:  # type: ignore[no-untyped-def]
     """Import the proof of concept's daily CSV files (naive local timestamps); safe to repeat.
 
     \b
@@ -75,7 +69,7 @@ def import_csv(files, meter, db, config_path, site, tz, gap_seconds) -> None:  #
     from ..store import StoreError
     from ..store.importer import import_poc_csv
 
-    target = resolve_target(db, config_path, site, tz)
+    target = resolve_target(db_url, config_path, site, tz)
     with Progress(transient=True) as bar:
         task = bar.add_task("importing", total=len(files))
 

@@ -3,39 +3,27 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
-from ..reports.registry import REPORTS
 from ..errors import WattlogError
-from .options import resolve_target
-from .report import CONTEXT, _check_location, _date, _fail, report_settings, site_tariffs
+from ..reports.registry import REPORTS
+from .options import (
+    CONTEXT,
+    check_location,
+    fail,
+    parse_date,
+    report_settings,
+    resolve_target,
+    settings_options,
+    site_options,
+    site_tariffs,
+    tariff_options,
+)
 
 HEATMAP_BY, COST_BY = ("date", "weekday"), ("location", "meter")
-
-
-def site_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Where the data is and the site's settings: the same options as `wattlog report`."""
-    options = [
-        click.option("--db", "db_url", metavar="URL", help="Database URL, e.g. sqlite:///data/wattlog.db."),
-        click.option("--config", "config_path", metavar="FILE", help="Site config (database, site, time zone, "
-                     "settings, tariff)."),
-        click.option("--site", help="Site name in the database (default: from --config, else the only one)."),
-        click.option("--tz", help="Site time zone, e.g. Asia/Kuala_Lumpur (default: the config's)."),
-        click.option("--main-meter", metavar="METER", help="The meter measuring the whole site."),
-        click.option("--holiday", "holidays", multiple=True, metavar="DATE", help="A public holiday (repeatable)."),
-        click.option("--working-hours", metavar="HH:MM-HH:MM", help="e.g. 08:00-18:00."),
-        click.option("--working-days", metavar="DAYS", help="e.g. mon-fri or mon-sat."),
-        click.option("--tariff", metavar="NAME|FILE", help="The tariff to price with (default: the config's)."),
-        click.option("--what-if", "what_if", metavar="NAME|FILE", help="A second tariff to compare."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
 
 
 WORKBOOK_HELP = """Write the report NAME (or every report: all) over local dates [--from, --to) as an Excel workbook.
@@ -59,7 +47,9 @@ Examples:
 @click.option("--from", "start", required=True, metavar="DATE", help="First local date (2026-10-01 or 2026-10).")
 @click.option("--to", "end", required=True, metavar="DATE", help="Day after the last (exclusive).")
 @click.option("-o", "--output", required=True, metavar="FILE.xlsx", help="The workbook to write.")
-@site_options
+@site_options("Site config (database, site, time zone, settings, tariff).")
+@settings_options()
+@tariff_options()
 @click.option("--location", help="Only this location.")
 @click.option("--window", type=click.Choice(["15", "30", "60"]), help="demand: block minutes (Thailand 15).")
 @click.option("--top", type=int, help="demand: blocks listed per month.")
@@ -73,7 +63,7 @@ def workbook(name: str, start: str, end: str, output: str, db_url: str | None, c
     from ..documents.workbook import Meta, build
     from ..store import Store
 
-    first, last = _date(start, "--from"), _date(end, "--to")
+    first, last = parse_date(start, "--from"), parse_date(end, "--to")
     if last <= first:
         raise click.UsageError(f"--to {last} must be after --from {first} (the range is [from, to))")
     out = _output(output, (".xlsx",))
@@ -88,31 +78,31 @@ def workbook(name: str, start: str, end: str, output: str, db_url: str | None, c
     elif by is not None and by not in HEATMAP_BY + COST_BY:
         raise click.UsageError(f"--by {by!r}: use date or weekday (heatmap), location or meter (cost)")
     names = list(REPORTS) if name == "all" else [name]
-    if target.config is not None and "cost" in names:  # the site's tariff, with its own tariff folders
-        given["tariff"], given["what_if"] = site_tariffs(target.config, tariff, what_if)
+    if "cost" in names:  # loaded here, with the config's own tariff folders; else the config's tariffs
+        given["tariff"], given["what_if"] = site_tariffs(target, tariff, what_if)
     notes = []
     if name == "all" and given["tariff"] is None:
         names.remove("cost")
         notes.append("cost: left out, no tariff (set [tariff] name in the site config, or give --tariff)")
     results = []
     try:
-        with Store(target.url, site=target.site, tz=settings.timezone) as store:
-            _check_location(store, location)
+        with Store(target.url, site=target.name, tz=settings.timezone) as store:
+            check_location(store, location)
             for n in names:
                 spec = REPORTS[n]
                 options = {k: v for k, v in given.items() if v is not None and k in spec.options
                            and not (k == "by" and by not in (HEATMAP_BY if n == "heatmap" else COST_BY))}
                 results.append((n, spec.run(store, first, last, settings, location=location, **options)))
     except WattlogError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     cost = next((r for n, r in results if n == "cost"), None)
-    meta = Meta(target.site, first, last, settings.timezone, datetime.now(settings.tz),
+    meta = Meta(target.name, first, last, settings.timezone, datetime.now(settings.tz),
                 f"{cost.tariff_name} ({cost.tariff})" if cost else "", settings.main_meter, notes)
     wb = build(results, meta)
     try:
         wb.save(out)
     except OSError as exc:
-        _fail(f"cannot write {out}: {exc.strerror or exc} (fix: check the folder exists and is writable)")
+        fail(f"cannot write {out}: {exc.strerror or exc} (fix: check the folder exists and is writable)")
     click.echo(f"wrote {out}: {len(wb.sheetnames)} sheets ({', '.join(names)})")
 
 
@@ -137,7 +127,9 @@ Examples:
 @click.option("--month", required=True, metavar="YYYY-MM", help="The calendar month (site time).")
 @click.option("-o", "--output", "outputs", multiple=True, metavar="FILE.html|FILE.pdf",
               help="Where to write (repeatable; the suffix picks the format).")
-@site_options
+@site_options("Site config (database, site, time zone, settings, tariff).")
+@settings_options()
+@tariff_options()
 @click.option("--no-cost", is_flag=True, help="Leave the bill out even if a tariff is configured.")
 def monthly(month: str, outputs: tuple[str, ...], db_url: str | None, config_path: str | None, site: str | None,
             tz: str | None, main_meter: str | None, holidays: tuple[str, ...], working_hours: str | None,
@@ -153,17 +145,16 @@ def monthly(month: str, outputs: tuple[str, ...], db_url: str | None, config_pat
         raise click.BadParameter(f"{month!r} is not a month: write e.g. 2026-10", param_hint="--month") from None
     target = resolve_target(db_url, config_path, site, tz)
     paths = [_output(o, (".html", ".htm", ".pdf")) for o in outputs] or \
-        [Path(f"{_slug(target.site)}-{first:%Y-%m}{ext}") for ext in (".html", ".pdf")]
+        [Path(f"{_slug(target.name)}-{first:%Y-%m}{ext}") for ext in (".html", ".pdf")]
     settings = report_settings(target, main_meter, holidays, working_hours, working_days)
-    if target.config is not None:
-        tariff, what_if = site_tariffs(target.config, tariff, what_if)
+    tariff, what_if = site_tariffs(target, tariff, what_if)
     if no_cost:
         tariff = what_if = None
     try:
-        with Store(target.url, site=target.site, tz=settings.timezone) as store:
-            data = gather(store, target.site, first, settings, tariff, what_if)
+        with Store(target.url, site=target.name, tz=settings.timezone) as store:
+            data = gather(store, target.name, first, settings, tariff, what_if)
     except WattlogError as exc:  # NoData names the months that have data
-        _fail(str(exc))
+        fail(str(exc))
     doc = document(data)
     for path in paths:
         try:
@@ -172,7 +163,7 @@ def monthly(month: str, outputs: tuple[str, ...], db_url: str | None, config_pat
             else:
                 path.write_text(html.render(doc), encoding="utf-8")
         except OSError as exc:
-            _fail(f"cannot write {path}: {exc.strerror or exc} (fix: check the folder exists and is writable)")
+            fail(f"cannot write {path}: {exc.strerror or exc} (fix: check the folder exists and is writable)")
         click.echo(f"wrote {path}")
 
 

@@ -1,82 +1,123 @@
-"""What database commands share: which store and site to open, and how to read dates."""
+"""What the commands share: the click context, one-line failures, the option families declared
+once (site, report settings), and opening a site with wattlog's errors turned into click's."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+import sys
+from collections.abc import Callable
+from datetime import date, datetime, time
+from typing import Any, NoReturn
 
 import click
 
-from ..config import Config, ConfigProblems, load_config
+from ..analytics.settings import ReportSettings, parse_days, parse_hours
+from ..errors import ConfigError, ConfigProblems, ReportError
+from ..site import Site, open_site
+from ..site import parse_when as _parse_when
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@dataclass
-class Target:
-    url: str
-    shown: str
-    site: str
-    tz: str
-    config: Config | None = None
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr and the exit code: 2 for a usage or configuration error, 1 otherwise."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
 
 
-def sites_in(url: str) -> list[str]:
-    """The sites that have meters in the database at `url` (empty for a new database)."""
-    from sqlalchemy import select
-    from sqlalchemy.exc import SQLAlchemyError
+def _apply(options: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    def decorate(f: Any) -> Any:
+        for option in reversed(options):
+            f = option(f)
+        return f
+    return decorate
 
-    from ..store.engine import make_engine
-    from ..store.schema import meters
 
-    engine = make_engine(url)
+def site_options(config: str = "Site config (database, site, time zone, settings).",
+                 tz: str = "Site time zone, e.g. Asia/Kuala_Lumpur (default: the config's).") -> Callable[[Any], Any]:
+    """--db, --config, --site, --tz: which store and site a command works on."""
+    return _apply([
+        click.option("--db", "db_url", metavar="URL", help="Database URL, e.g. sqlite:///data/wattlog.db."),
+        click.option("--config", "config_path", metavar="FILE", help=config),
+        click.option("--site", help="Site name in the database (default: from --config, else the only one)."),
+        click.option("--tz", help=tz),
+    ])
+
+
+def settings_options() -> Callable[[Any], Any]:
+    """--main-meter, --holiday, --working-hours, --working-days: report settings over the config's."""
+    return _apply([
+        click.option("--main-meter", metavar="METER", help="The meter measuring the whole site."),
+        click.option("--holiday", "holidays", multiple=True, metavar="DATE", help="A public holiday (repeatable)."),
+        click.option("--working-hours", metavar="HH:MM-HH:MM", help="e.g. 08:00-18:00."),
+        click.option("--working-days", metavar="DAYS", help="e.g. mon-fri or mon-sat."),
+    ])
+
+
+def tariff_options(tariff: str = "The tariff to price with (default: the config's).") -> Callable[[Any], Any]:
+    """--tariff and --what-if."""
+    return _apply([
+        click.option("--tariff", metavar="NAME|FILE", help=tariff),
+        click.option("--what-if", "what_if", metavar="NAME|FILE", help="A second tariff to compare."),
+    ])
+
+
+def parse_date(value: str, option: str) -> date:
+    """2026-10-01, or 2026-10 for the first of the month."""
     try:
-        with engine.connect() as conn:
-            return sorted({r[0] for r in conn.execute(select(meters.c.site).distinct())})
-    except SQLAlchemyError:
-        return []
-    finally:
-        engine.dispose()
+        return date.fromisoformat(value + "-01" if len(value) == 7 else value)
+    except ValueError:
+        raise click.UsageError(f"{option} {value!r} is not a date: write e.g. 2026-10-01 (or 2026-10)") from None
 
 
-def resolve_target(db: str | None, config_path: str | None, site: str | None, tz: str | None) -> Target:
-    """The database, site and time zone from --config, or from --db (the site found in it)."""
-    from ..store.engine import normalise
-
-    if config_path:
-        try:
-            cfg = load_config(config_path)
-        except ConfigProblems as exc:
-            raise click.ClickException("\n".join(str(p) for p in exc.problems)) from None
-        main = cfg.databases[0]
-        return Target(db or main.url, main.shown if not db else db, site or cfg.site, tz or cfg.timezone, cfg)
-    if not db:
-        raise click.UsageError("give --db URL (e.g. sqlite:///data/wattlog.db) or --config FILE")
-    url = normalise(db).render_as_string(hide_password=False)
-    if site is None:
-        found = sites_in(url)
-        if len(found) > 1:
-            raise click.UsageError(f"{db} holds several sites ({', '.join(found)}): choose one with --site")
-        site = found[0] if found else "wattlog"
-    zone = tz or "Asia/Kuala_Lumpur"
+def report_settings(target: Site, main_meter: str | None, holidays: tuple[str, ...], working_hours: str | None,
+                    working_days: str | None) -> ReportSettings:
+    """The site's report settings with the command line's overrides (bad values: a one-line error)."""
+    settings = target.settings
     try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"unknown time zone {zone!r}; e.g. Asia/Kuala_Lumpur", param_hint="--tz") from None
-    return Target(url, normalise(db).render_as_string(hide_password=True), site, zone)
+        return settings.with_(
+            main_meter=main_meter,
+            holidays=settings.holidays | {parse_date(h, "--holiday") for h in holidays},
+            working_hours=parse_hours(working_hours) if working_hours else None,
+            working_days=parse_days(working_days) if working_days else None)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def site_tariffs(target: Site, tariff: str | None, what_if: str | None) -> tuple[Any, Any]:
+    """--tariff and --what-if loaded (with the config's tariff folders), else the config's tariffs."""
+    from ..tariffs.load import load_tariff
+
+    dirs = target.config.tariff_dirs if target.config else []
+    try:
+        return (load_tariff(tariff, dirs) if tariff else target.tariff,
+                load_tariff(what_if, dirs) if what_if else target.what_if)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+
+
+def check_location(store: Any, location: str | None) -> None:
+    if location is None:
+        return
+    known = sorted({m["location"] or m["name"] for m in store.meters()})
+    if location not in known:
+        raise ReportError(f"no location {location!r}", f"use one of: {', '.join(known) or '(no meters yet)'}")
+
+
+def resolve_target(db: str | None, config_path: str | None, site: str | None, tz: str | None) -> Site:
+    """The site from --config or --db; a problem is one line per problem and exit 2."""
+    try:
+        return open_site(db, config_path, site, tz)
+    except ConfigProblems as exc:
+        fail("\n       ".join(str(p) for p in exc.problems), 2)
+    except ConfigError as exc:
+        fail(str(exc), 2)
 
 
 def parse_when(text: str | None, tz: str, option: str) -> datetime | None:
-    """'2026-11-01' (local midnight) or '2026-11-01 08:30' / ISO 8601 → aware datetime."""
-    if not text:
-        return None
     try:
-        value = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a date; write 2026-11-01 or '2026-11-01 08:30'",
-                                 param_hint=option) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(tz))
-    return value
+        return _parse_when(text, tz, option)
+    except ConfigError as exc:
+        raise click.BadParameter(f"{exc.problem}; {exc.fix}", param_hint=option) from None
 
 
 def day_start(d: datetime) -> datetime:

@@ -1,23 +1,29 @@
-"""`wattlog report NAME`: run a report from analytics.registry and print it as a table, JSON or CSV."""
+"""`wattlog report NAME`: run a report from reports.registry and print it as a table, JSON or CSV."""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
-from datetime import date
 from typing import Any
 
 import click
 
-from ..errors import ReportError
+from ..errors import WattlogError
 from ..reports.registry import REPORTS
-from ..analytics.settings import ReportSettings, parse_days, parse_hours
 from ..reports.result import Table, to_jsonable
-from ..errors import ConfigError, WattlogError
-from .options import Target, resolve_target
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from .options import (
+    CONTEXT,
+    check_location,
+    fail,
+    parse_date,
+    report_settings,
+    resolve_target,
+    settings_options,
+    site_options,
+    site_tariffs,
+    tariff_options,
+)
 
 
 def _help() -> str:
@@ -29,95 +35,34 @@ def _help() -> str:
     return "\n".join(lines)
 
 
-def _date(value: str, option: str) -> date:
-    """2026-10-01, or 2026-10 for the first of the month."""
-    try:
-        return date.fromisoformat(value + "-01" if len(value) == 7 else value)
-    except ValueError:
-        raise click.UsageError(f"{option} {value!r} is not a date: write e.g. 2026-10-01 (or 2026-10)") from None
-
-
-def settings_from_config(cfg: Any) -> ReportSettings:
-    """The site's report settings: cfg.report_settings if the config builds one, else its [reports]
-    table (cfg.reports, a dict) read by ReportSettings.from_dict, else the defaults; time zone of the site."""
-    built = getattr(cfg, "report_settings", None)
-    if isinstance(built, ReportSettings):
-        return built
-    table = getattr(cfg, "reports", None) or {}
-    return ReportSettings.from_dict(dict(table), timezone=cfg.timezone)
-
-
-def report_settings(target: Target, main_meter: str | None, holidays: tuple[str, ...], working_hours: str | None,
-                    working_days: str | None) -> ReportSettings:
-    """The site's report settings with the command line's overrides (bad values: a one-line error)."""
-    try:
-        settings = settings_from_config(target.config) if target.config else ReportSettings()
-        return settings.with_(
-            timezone=target.tz, main_meter=main_meter,
-            holidays=settings.holidays | {_date(h, "--holiday") for h in holidays},
-            working_hours=parse_hours(working_hours) if working_hours else None,
-            working_days=parse_days(working_days) if working_days else None)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-        raise  # not reached: _fail exits
-
-
-def site_tariffs(cfg: Any, tariff: str | None, what_if: str | None) -> tuple[Any, Any]:
-    """--tariff and --what-if, else the config's, loaded with its own tariff folders (None where not set)."""
-    from ..tariffs.load import load_tariff
-
-    tariff = tariff or cfg.tariff
-    what_if = what_if or cfg.what_if
-    try:
-        return (load_tariff(tariff, cfg.tariff_dirs) if tariff else None,
-                load_tariff(what_if, cfg.tariff_dirs) if what_if else None)
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-        raise  # not reached
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
 @click.command("report", context_settings=CONTEXT, help=_help())
 @click.argument("name", type=click.Choice(list(REPORTS)), metavar="NAME")
 @click.option("--from", "start", required=True, metavar="DATE", help="First local date (2026-10-01 or 2026-10).")
 @click.option("--to", "end", required=True, metavar="DATE", help="Day after the last (exclusive).")
-@click.option("--db", "db_url", metavar="URL", help="Database URL, e.g. sqlite:///data/wattlog.db.")
-@click.option("--config", "config_path", metavar="FILE", help="Site config (database, site, time zone, settings).")
-@click.option("--site", help="Site name in the database (default: from --config, else the only one).")
+@site_options()
 @click.option("--location", help="Only this location.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--table", "table_name", metavar="NAME", help="With --format csv: which of the report's tables.")
-@click.option("--tz", help="Site time zone, e.g. Asia/Kuala_Lumpur (default: the config's).")
-@click.option("--main-meter", metavar="METER", help="The meter measuring the whole site.")
-@click.option("--holiday", "holidays", multiple=True, metavar="DATE", help="A public holiday (repeatable).")
-@click.option("--working-hours", metavar="HH:MM-HH:MM", help="e.g. 08:00-18:00.")
-@click.option("--working-days", metavar="DAYS", help="e.g. mon-fri or mon-sat.")
+@settings_options()
 @click.option("--window", type=click.Choice(["15", "30", "60"]), help="demand: block minutes (Thailand 15).")
 @click.option("--top", type=int, help="demand: blocks listed per month.")
 @click.option("--by", metavar="WHAT", help="heatmap: date or weekday; cost: location or meter.")
 @click.option("--resolution", type=click.Choice(["15", "30", "60"]), help="profile: minutes per slot.")
-@click.option("--tariff", metavar="NAME|FILE", help="cost: the tariff to price with.")
-@click.option("--what-if", "what_if", metavar="NAME|FILE", help="cost: a second tariff to compare.")
+@tariff_options("cost: the tariff to price with (default: the config's).")
 def report(name: str, start: str, end: str, db_url: str | None, config_path: str | None, site: str | None,
            location: str | None, fmt: str, table_name: str | None, tz: str | None, main_meter: str | None,
            holidays: tuple[str, ...], working_hours: str | None, working_days: str | None, window: str | None,
            top: int | None, by: str | None, resolution: str | None, tariff: str | None, what_if: str | None) -> None:
     from ..store import Store
 
-    first, last = _date(start, "--from"), _date(end, "--to")
+    first, last = parse_date(start, "--from"), parse_date(end, "--to")
     if last <= first:
         raise click.UsageError(f"--to {last} must be after --from {first} (the range is [from, to))")
     target = resolve_target(db_url, config_path, site, tz)
     settings = report_settings(target, main_meter, holidays, working_hours, working_days)
     spec = REPORTS[name]
-    if name == "cost" and target.config is not None:  # the site's tariff (and its own tariff folders)
-        tariff, what_if = site_tariffs(target.config, tariff, what_if)  # type: ignore[assignment]
+    if name == "cost":  # loaded here, with the config's own tariff folders; else the config's tariffs
+        tariff, what_if = site_tariffs(target, tariff, what_if)
     given = {"by": by, "resolution": int(resolution) if resolution else None,
              "window": int(window) if window else None, "top": top, "tariff": tariff, "what_if": what_if}
     options = {k: v for k, v in given.items() if v is not None and k in spec.options}
@@ -125,20 +70,12 @@ def report(name: str, start: str, end: str, db_url: str | None, config_path: str
     if ignored:
         raise click.UsageError(f"--{ignored[0].replace('_', '-')} does not apply to the {name} report")
     try:
-        with Store(target.url, site=target.site, tz=settings.timezone) as store:
-            _check_location(store, location)
+        with Store(target.url, site=target.name, tz=settings.timezone) as store:
+            check_location(store, location)
             result = spec.run(store, first, last, settings, location=location, **options)
     except WattlogError as exc:  # ReportError, StoreError: one line with the fix
-        _fail(str(exc))
+        fail(str(exc))
     _print(result, fmt, table_name)
-
-
-def _check_location(store: Any, location: str | None) -> None:
-    if location is None:
-        return
-    known = sorted({m["location"] or m["name"] for m in store.meters()})
-    if location not in known:
-        raise ReportError(f"no location {location!r}", f"use one of: {', '.join(known) or '(no meters yet)'}")
 
 
 def _cell(v: Any) -> str:
@@ -159,7 +96,7 @@ def _print(result: Any, fmt: str, table_name: str | None) -> None:
     if fmt == "csv":
         chosen = next((t for t in tables if t.name == table_name), None) if table_name else tables[0]
         if chosen is None:
-            _fail(f"no table {table_name!r} in this report (fix: use one of {', '.join(t.name for t in tables)})")
+            fail(f"no table {table_name!r} in this report (fix: use one of {', '.join(t.name for t in tables)})")
         out = csv.writer(sys.stdout, lineterminator="\n")
         out.writerow(chosen.columns)
         out.writerows([["" if v is None else v for v in row] for row in chosen.rows])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..reports.header import UNMETERED
 from ..reports.cost import ALLOCATION_RULE, KINDS
+from ..reports.header import UNMETERED
 from . import charts
 from .doc import Chart, Figures, Grid, Section, Text
 from .fmt import DASH, kwh, money, num, pct

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
-from ..reports.afterhours import AfterHoursReport, afterhours_of
 from ..analytics.calendar import next_month
-from ..reports.cost import CostReport, cost_report
 from ..analytics.frame import load, no_gc
-from ..reports.demand import DemandReport, MonthDemand, demand_of
+from ..analytics.settings import ReportSettings
 from ..errors import NoData, ReportError
+from ..reports.afterhours import AfterHoursReport, afterhours_of
+from ..reports.cost import CostReport, cost_report
+from ..reports.demand import DemandReport, MonthDemand, demand_of
 from ..reports.heatmap import HeatmapReport, heatmap_of
 from ..reports.profile import ProfileReport, profile_of
 from ..reports.quality import QualityReport, quality_of
 from ..reports.ranking import Ranking, ranking_of
-from ..analytics.settings import ReportSettings
-from ..tariffs.model import Tariff
 from ..store import Store
+from ..tariffs.model import Tariff
 
 
 @dataclass
@@ -77,7 +76,7 @@ def minus_months(first: date, n: int) -> date:
 
 
 def gather(store: Store, site: str, first: date, settings: ReportSettings,
-           tariff: Tariff | str | Path | None = None, what_if: Tariff | str | Path | None = None,
+           tariff: Tariff | None = None, what_if: Tariff | None = None,
            now: datetime | None = None) -> MonthData:
     """Every report over the month starting `first`. Raises NoData naming the months that have data."""
     end = next_month(first)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from ..analytics.settings import DAY_NAMES
 from . import charts
+from .cost_sections import (
+    afterhours_section,
+    cost_section,
+    notes_section,
+    quality_section,
+)
 from .doc import Chart, Document, Figures, Grid, Heading, Section, Text
 from .fmt import DASH, kw, kwh, money, month_name, num, pct, period, stamp
 from .monthly import MonthData
-from .cost_sections import afterhours_section, cost_section, notes_section, quality_section
 
 
 def document(d: MonthData) -> Document:

@@ -6,7 +6,6 @@ model by dropping a file into a folder named in the config (`meter_definitions`)
 
 from __future__ import annotations
 
-import difflib
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 
 from ..errors import DefinitionError
 from ..quantities import NAME_PATTERN, QUANTITIES, Kind, unit_factor
+from ..validate import Checker
 from .decode import TYPES, WORD_ORDERS, WORDS, decode, is_nan
 
 MAX_READ = 125  # Modbus limit for function codes 3 and 4
@@ -84,15 +84,6 @@ def _fail(path: str, key: str, message: str, fix: str) -> DefinitionError:
     return DefinitionError(message, file=path, key=key, fix=fix)
 
 
-def _check_keys(table: dict[str, Any], allowed: set[str], path: str, where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "remove it"
-            raise _fail(path, f"{where}{key}", "unknown key",
-                        f"{hint} Allowed keys: {', '.join(sorted(allowed))}")
-
-
 def _number(value: Any, path: str, key: str, fix: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise _fail(path, key, f"expected a number, got {value!r}", fix)
@@ -105,7 +96,7 @@ def _register(entry: Any, i: int, defaults: dict[str, Any], path: str) -> Regist
                     'write { name = "voltage_l1", address = 4034, type = "u32", unit = "V" }')
     label = entry.get("name", "?")
     where = f"registers[{i}] ({label})."
-    _check_keys(entry, REG_KEYS, path, where)
+    Checker(path, error=DefinitionError).keys(entry, REG_KEYS, where)
     for key in REQUIRED_REG_KEYS:
         if key not in entry:
             raise _fail(path, where + key, "missing", f"add {key} = ... to this register")
@@ -172,7 +163,7 @@ def _register(entry: Any, i: int, defaults: dict[str, Any], path: str) -> Regist
 
 def parse_model(data: dict[str, Any], path: str) -> MeterModel:
     """Validate a parsed definition file and build the model."""
-    _check_keys(data, TOP_KEYS, path, "")
+    Checker(path, error=DefinitionError).keys(data, TOP_KEYS, "")
     model = data.get("model")
     if not isinstance(model, str) or not NAME_PATTERN.match(model):
         raise _fail(path, "model", f"invalid or missing model id {model!r}",

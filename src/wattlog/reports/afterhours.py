@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from functools import lru_cache
 
-from ..store import Store
 from ..analytics.calendar import day_kind, in_window, window_slices
-from .header import Header, by_location, header
 from ..analytics.frame import Frame, LocationDay, load, no_gc
 from ..analytics.settings import ReportSettings
+from ..store import Store
+from .header import Header, by_location, header
 from .result import Table, pct, r
 
 

@@ -8,21 +8,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ..store import Store
-from ..tariffs.billing import Bill, Money, Zoned, local_span, price_months
-from ..tariffs.timeline import Columns, summed_intervals
-from .header import UNMETERED, Header, header
 from ..analytics.frame import Frame, load, no_gc
-from ..errors import ReportError
 from ..analytics.intervals import meter_intervals
 from ..analytics.series import Interval
 from ..analytics.settings import ReportSettings
-from .result import Table, r
-from ..tariffs.load import list_tariffs, load_tariff
+from ..errors import ReportError
+from ..store import Store
+from ..tariffs.billing import Bill, Money, Zoned, local_span, price_months
+from ..tariffs.load import list_tariffs
 from ..tariffs.model import CHARGE_KINDS, Tariff
+from ..tariffs.timeline import Columns, summed_intervals
+from .header import UNMETERED, Header, header
+from .result import Table, r
 
 KINDS = (*CHARGE_KINDS, "adjustment", "minimum", "power_factor", "levy", "tax")
 
@@ -186,21 +185,21 @@ def _costs(bills: list[Bill], tariff: Tariff, cols: Columns) -> list[LocationCos
     return sorted(acc.values(), key=lambda x: (x.location == UNMETERED, -x.total, x.location))
 
 
-def _tariff(t: Tariff | str | Path | None, option: str) -> Tariff:
+def _tariff(t: Tariff | None, option: str) -> Tariff:
     if t is None:
         shipped = ", ".join(t.id for t in list_tariffs())
         raise ReportError("no tariff given", f"give --{option} NAME|FILE (shipped: {shipped}), "
                           "or set name = \"my-tnb-lv-general-2025\" under [tariff] in the site config")
-    return t if isinstance(t, Tariff) else load_tariff(t)
+    return t
 
 
 def cost_report(store: Store, start: date, end: date, settings: ReportSettings | None = None,
-                location: str | None = None, *, tariff: Tariff | str | Path | None = None,
-                what_if: Tariff | str | Path | None = None, by: str = "location", pf: float | None = None,
+                location: str | None = None, *, tariff: Tariff | None = None,
+                what_if: Tariff | None = None, by: str = "location", pf: float | None = None,
                 adjustments: Mapping[str, Mapping[str, Money]] | None = None,
                 demand_history: Mapping[str, float] | None = None) -> CostReport:
-    """The site's bill over [start, end) (site-local dates) under `tariff` (a Tariff, a shipped name or
-    a path), allocated per location (by="location") or per meter (by="meter"); with `what_if`, the
+    """The site's bill over [start, end) (site-local dates) under `tariff` (loaded by the caller:
+    tariffs.load.load_tariff), allocated per location (by="location") or per meter (by="meter"); with `what_if`, the
     same intervals priced under a second tariff. `location` keeps one location's row."""
     if by not in ("location", "meter"):
         raise ReportError(f"cannot allocate by {by!r}", "use --by location or --by meter")

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Callable
 
-from ..store import Store
 from ..analytics.calendar import next_month
-from .header import UNMETERED, Header, header, site_days
 from ..analytics.frame import Frame, LocationDay, load, no_gc
 from ..analytics.series import Demand, Interval, demand_blocks
 from ..analytics.settings import ReportSettings
+from ..store import Store
+from .header import UNMETERED, Header, header, site_days
 from .result import Table, pct, r
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from ..analytics.frame import Frame, LocationDay, load, no_gc
+from ..analytics.settings import DAY_NAMES, ReportSettings
+from ..errors import ReportError
 from ..store import Store
 from .header import Header, by_location, header
-from ..analytics.frame import Frame, LocationDay, load, no_gc
-from ..errors import ReportError
-from ..analytics.settings import DAY_NAMES, ReportSettings
 from .result import Table, r
 
 HOURS = list(range(24))

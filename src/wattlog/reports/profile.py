@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from ..store import Store
 from ..analytics.calendar import day_kind
-from .header import Header, by_location, header
 from ..analytics.frame import Frame, load, no_gc
-from ..errors import ReportError
 from ..analytics.settings import ReportSettings
+from ..errors import ReportError
+from ..store import Store
+from .header import Header, by_location, header
 from .result import Table, r
 
 KINDS = ("working", "non-working")  # non-working: days off (e.g. Saturday, Sunday) and holidays

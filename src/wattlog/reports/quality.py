@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from operator import add
 
-from ..store import Store
-from .header import Header, header
 from ..analytics.frame import Frame, MeterDay, load, no_gc
 from ..analytics.settings import ReportSettings
+from ..store import Store
+from .header import Header, header
 from .result import Table, pct, r
 
 EPS = 1e-3

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from ..store import Store
-from .header import UNMETERED, Header, by_location, header, site_days, unknown_hours
 from ..analytics.frame import Frame, LocationDay, load, no_gc
 from ..analytics.settings import ReportSettings
+from ..store import Store
+from .header import UNMETERED, Header, by_location, header, site_days, unknown_hours
 from .result import Table, pct, r
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 

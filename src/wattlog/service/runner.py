@@ -14,12 +14,12 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from ..config import Config
+from ..live import LiveState
 from ..polling.bus import BusPoller, MeterSpec, MeterStatus
 from ..reading import Reading
-from ..sinks.base import Sink, SinkWorker
-from ..sinks.csvfiles import CsvSink
+from ..sinks.base import SinkWorker
 from ..sinks.database import DatabaseSink
-from ..live import LiveState
+from ..sinks.sections import build_sinks
 from ..sinks.spool import Spool
 
 log = logging.getLogger("wattlog.service")
@@ -28,18 +28,6 @@ SPOOL_FLUSH = 0.5  # seconds: the most readings a kill -9 can lose is what was p
 MAX_BUFFER = 100_000  # readings held in memory while the spool itself cannot be written
 DRAIN_DEADLINE = 15.0  # seconds at shutdown for sinks to take what is pending
 MAINTENANCE_EVERY = 3600.0
-
-
-def build_sinks(cfg: Config) -> list[Sink]:
-    sinks: list[Sink] = [DatabaseSink(db, cfg) for db in cfg.databases]
-    if cfg.csv_dir is not None:
-        sinks.append(CsvSink(cfg.csv_dir, cfg.tz, {m.name: m.location for m in cfg.meters}, cfg.csv_interval,
-                             poll=cfg.poll))
-    if cfg.mqtt is not None:
-        from ..sinks.mqtt import MqttSink
-
-        sinks.append(MqttSink(cfg.mqtt, cfg.site))
-    return sinks
 
 
 def build_pollers(cfg: Config) -> list[BusPoller]:

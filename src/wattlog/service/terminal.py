@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 
 from rich.table import Table
 
-from ..polling.bus import MeterStatus
 from ..live import LiveState
+from ..polling.bus import MeterStatus
 
 
 def _avg(values: list[float]) -> float | None:

@@ -6,11 +6,23 @@ import asyncio
 import logging
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from ..reading import Reading
 from .spool import Spool
 
 log = logging.getLogger("wattlog.sinks")
+
+
+@dataclass(frozen=True)
+class SinkSection:
+    """A sink's own config section: how to read it and what to build from it (sinks/sections.py)."""
+
+    key: str  # the config's table: "databases", "csv", "mqtt"
+    parse: Callable[[Any, Any, Any], Any]  # (checker, the table as written or None, config) -> settings or None (off)
+    build: Callable[[Any, Any], list[Sink]]  # (settings, config) -> sinks; config is the site's Config
 
 
 class Sink(ABC):

@@ -12,11 +12,13 @@ import io
 import logging
 import os
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..quantities import QUANTITIES
 from ..reading import Reading
-from .base import Sink
+from ..validate import Checker
+from .base import Sink, SinkSection
 
 log = logging.getLogger("wattlog.csv")
 
@@ -149,3 +151,14 @@ class CsvSink(Sink):
 
     async def deliver(self, readings: list[Reading]) -> None:
         await asyncio.to_thread(self._write, readings)
+
+
+def parse_csv(c: Checker, csv_table: Any, cfg: Any) -> Path | None:
+    """[csv]: on by default, daily files in the data folder's csv/."""
+    csv = c.section({"csv": csv_table}, "csv") if csv_table is not None else {}
+    c.keys(csv, {"enabled", "dir"}, "csv.")
+    return c.resolve(c.string(csv, "dir", "csv.", str(cfg.data_dir / "csv"))) if csv.get("enabled", True) else None
+
+
+SECTION = SinkSection("csv", parse_csv, lambda folder, cfg: [
+    CsvSink(folder, cfg.tz, {m.name: m.location for m in cfg.meters}, cfg.csv_interval, poll=cfg.poll)])

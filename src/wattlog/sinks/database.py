@@ -5,14 +5,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from ..config import Config, DatabaseConfig
 from ..reading import Reading
-from .base import Sink
+from ..validate import Checker
+from .base import Sink, SinkSection
 
 log = logging.getLogger("wattlog.sinks")
 REFRESH_BUDGET = 5.0  # seconds of pending rollups per delivery: a shutdown's 15 s drain is never held up long
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str  # with the password filled in: never print it
+    shown: str  # the URL with the password masked, for logs and messages
+    name: str = "main"
 
 
 class DatabaseSink(Sink):
@@ -24,7 +33,7 @@ class DatabaseSink(Sink):
     # transactions and range lookups) for ~5 MB more at its peak (a fetched Reading holds ~2.5 KB).
     batch = 2000
 
-    def __init__(self, db: DatabaseConfig, cfg: Config) -> None:
+    def __init__(self, db: DatabaseConfig, cfg: Any) -> None:  # cfg: the site's config.Config
         self.db, self.cfg = db, cfg
         self.name = f"db:{db.name}"
         self.store = None
@@ -92,3 +101,49 @@ class DatabaseSink(Sink):
         if self.store is not None:
             store, self.store = self.store, None
             await self._run(store.close)
+
+
+def parse_databases(c: Checker, dbs: Any, cfg: Any) -> list[DatabaseConfig]:
+    """[[databases]]; none given: SQLite in the data folder."""
+    if dbs is None:
+        dbs = [{"url": "sqlite:///" + str(cfg.data_dir / "wattlog.db")}]
+    if not isinstance(dbs, list):
+        c.fail("databases", "expected [[databases]] entries", '[[databases]] with url = "sqlite:///data/wattlog.db"')
+        return []
+    return [d for i, e in enumerate(dbs) if isinstance(e, dict) and (d := _database(c, e, i))]
+
+
+def _database(c: Checker, entry: dict[str, Any], i: int) -> DatabaseConfig | None:
+    from sqlalchemy.exc import ArgumentError
+
+    from ..store.engine import check_driver, mask_url, normalise
+
+    where = f"databases[{i}]."
+    c.keys(entry, {"name", "url", "password", "password_env", "password_file"}, where)
+    url_text = c.string(entry, "url", where)
+    if not url_text:
+        c.fail(where + "url", "missing", 'e.g. url = "postgresql://wattlog@db.local/wattlog"')
+        return None
+    try:
+        url = normalise(url_text)
+    except ArgumentError:
+        c.fail(where + "url", f"not a database URL: {mask_url(url_text)!r}",
+               "e.g. sqlite:///data/wattlog.db, postgresql://user@host/db, mssql+pymssql://user@host/db")
+        return None
+    if url.password:
+        c.fail(where + "url", "the URL contains a password",
+               "remove it from the URL and use password_env or password_file")
+    password = c.secret(entry, where)
+    if password:
+        url = url.set(password=password)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        url = url.set(database=str(c.resolve(url.database)))  # relative to the config file
+    problem = check_driver(url)
+    if problem:
+        c.fail(where + "url", problem[0], problem[1])
+    name = c.string(entry, "name", where, "main" if i == 0 else f"db{i}")
+    return DatabaseConfig(url=url.render_as_string(hide_password=False),
+                          shown=url.render_as_string(hide_password=True), name=name)
+
+
+SECTION = SinkSection("databases", parse_databases, lambda dbs, cfg: [DatabaseSink(db, cfg) for db in dbs])

@@ -9,14 +9,28 @@ import asyncio
 import json
 import threading
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from ..config import MqttConfig
 from ..reading import Reading
-from .base import Sink
+from ..validate import Checker
+from .base import Sink, SinkSection
 
 PUBLISH_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    host: str
+    port: int = 1883
+    username: str = ""
+    password: str = ""
+    topic_prefix: str = "wattlog"
+    qos: int = 1
+    tls: bool = False
+    client_id: str = ""
 
 
 def topic_for(cfg: MqttConfig, site: str, meter: str) -> str:
@@ -96,3 +110,23 @@ class MqttSink(Sink):
 
     async def close(self) -> None:
         await asyncio.to_thread(self._close)
+
+
+def parse_mqtt(c: Checker, mqtt_table: Any, cfg: Any) -> MqttConfig | None:
+    """[mqtt]: off unless the table is there (and not enabled = false)."""
+    mqtt = c.section({"mqtt": mqtt_table}, "mqtt") if mqtt_table is not None else {}
+    c.keys(mqtt, {"enabled", "host", "port", "username", "password", "password_env", "password_file",
+                  "topic_prefix", "qos", "tls", "client_id"}, "mqtt.")
+    if not mqtt or not mqtt.get("enabled", True):
+        return None
+    host = c.string(mqtt, "host", "mqtt.", "")
+    if not host:
+        c.fail("mqtt.host", "missing", 'host = "127.0.0.1" (or set enabled = false)')
+    return MqttConfig(host=host, port=int(c.number(mqtt, "port", "mqtt.", 1883, 1, 65535)),
+                      username=c.string(mqtt, "username", "mqtt."), password=c.secret(mqtt, "mqtt."),
+                      topic_prefix=c.string(mqtt, "topic_prefix", "mqtt.", "wattlog").strip("/"),
+                      qos=int(c.number(mqtt, "qos", "mqtt.", 1, 0, 2)), tls=bool(mqtt.get("tls", False)),
+                      client_id=c.string(mqtt, "client_id", "mqtt.", ""))
+
+
+SECTION = SinkSection("mqtt", parse_mqtt, lambda mqtt, cfg: [MqttSink(mqtt, cfg.site)])

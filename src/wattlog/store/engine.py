@@ -25,6 +25,16 @@ def normalise(url: str | URL) -> URL:
     return u
 
 
+def mask_url(text: str) -> str:
+    """A URL as typed, password hidden, for messages about a URL too malformed to parse."""
+    head, at, tail = text.rpartition("@")
+    if not at:
+        return text
+    start = head.rfind("/") + 1  # the user info follows the last slash before the @
+    user, colon, _ = head[start:].partition(":")
+    return head[:start] + user + (":***" if colon else "") + at + tail
+
+
 def check_driver(url: str | URL) -> tuple[str, str] | None:
     """(problem, fix) when the URL's database driver is not installed or not supported."""
     u = normalise(url)

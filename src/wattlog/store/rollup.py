@@ -9,7 +9,7 @@ from __future__ import annotations
 from itertools import groupby, pairwise
 from typing import Any, Callable, Sequence
 
-from .buckets import QUARTER, SECOND, floor15, from_us
+from .buckets import QUARTER, SECOND, from_us
 from .schema import ROLLUP_COLUMNS
 
 # The raw columns the rollups need, in the order of the tuples compute_15m takes (ts first, as us).

@@ -11,8 +11,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (Column, DateTime, Dialect, Double, ForeignKey, Integer, LargeBinary, MetaData, Table,
-                        TypeDecorator, Unicode, UnicodeText, UniqueConstraint)
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Dialect,
+    Double,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    TypeDecorator,
+    Unicode,
+    UnicodeText,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects import mssql, mysql
 from sqlalchemy.types import TypeEngine
 

@@ -11,21 +11,30 @@ from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..errors import StoreError
 from ..quantities import QUANTITIES
 from ..reading import Reading
 from . import migrate as schema_version
 from . import statements as st
 from .buckets import QUARTER, LocalBuckets, aware, floor15, from_us, naive_utc, to_us
 from .engine import check_driver, make_engine, normalise
-from ..errors import StoreError
-from .translate import translate
 from .quarters import Quarters
-from .refresh import HORIZON, Rules, affected, clusters, merge, recompute_coarse, refresh, refresh_many
+from .refresh import (
+    HORIZON,
+    Rules,
+    affected,
+    clusters,
+    merge,
+    recompute_coarse,
+    refresh,
+    refresh_many,
+)
 from .rows import RowWriter
-from .schema import ROLLUP_COLUMNS, ROLLUP_TIMES, ROLLUPS, rollup_1d, rollup_15m
+from .schema import ROLLUP_COLUMNS, ROLLUP_TIMES, ROLLUPS, meters, rollup_1d, rollup_15m
+from .translate import translate
 
 Touched = dict[int, list[tuple[int, int]]]  # meter id -> runs (first, last) of new readings' times (us)
 REBUILD_SLICE = 7 * 86_400 * 1_000_000  # a long rebuild commits week by week: the logger keeps writing
@@ -115,6 +124,17 @@ class Store:
         if update and any(getattr(row, k) != v for k, v in values.items()):
             conn.execute(st.change_meter(row.id).values(**values))
         return int(row.id)
+
+    def sites(self) -> list[str]:
+        """Every site with meters in this database (several Pis may write to one central store);
+        empty for a database wattlog has not set up yet."""
+        try:
+            with self._tx() as conn:
+                return sorted({r[0] for r in conn.execute(select(meters.c.site).distinct())})
+        except StoreError as exc:
+            if "no wattlog tables" in exc.problem:
+                return []
+            raise
 
     def meters(self) -> list[dict[str, Any]]:
         with self._tx() as conn:

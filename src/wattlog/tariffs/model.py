@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from pathlib import Path
-from typing import Any
 
 from ..errors import TariffError
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..errors import TariffError
+from ..validate import Checker as BaseChecker
 from .model import CONFIDENCE, STAGES, Calendar, Meta, Tariff
 
 TOP = {"tariff", "name", "utility", "country", "currency", "major_unit", "minor_unit", "minor_per_major",
@@ -33,22 +33,13 @@ def builtin_dir() -> Path:
     return Path(str(resources.files("wattlog") / "tariffs" / "data"))
 
 
-class Checker:
-    """Field checks for one file: each failure is a TariffError with the file, the key and the fix."""
+class Checker(BaseChecker):
+    """Field checks for one tariff file: the first problem raises a TariffError with file, key and fix."""
 
     def __init__(self, path: str, read: Reader) -> None:
-        self.path, self.read = path, read
+        super().__init__(path, error=TariffError)
+        self.read = read
         self.units: dict[str, Decimal] = {}  # money unit as written ("RM", "sen") -> major units
-
-    def fail(self, key: str, message: str, fix: str) -> TariffError:
-        return TariffError(message, file=self.path, key=key, fix=fix)
-
-    def keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
-        for key in table:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else "remove it;"
-                raise self.fail(where + key, "unknown key", f"{hint} allowed keys: {', '.join(sorted(allowed))}")
 
     def table(self, value: Any, key: str, example: str) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -103,7 +94,7 @@ class Checker:
         confidence = t.get("confidence", inherit.confidence)
         if confidence not in CONFIDENCE:
             raise self.fail(where + "confidence", f"unknown confidence {confidence!r}",
-                            f"use one of {', '.join(CONFIDENCE)} (see DOMAIN.md's labels)")
+                            f"use one of {', '.join(CONFIDENCE)} (docs/tariffs.md explains each)")
         placeholder = t.get("placeholder", False)
         if not isinstance(placeholder, bool):
             raise self.fail(where + "placeholder", "expected true or false", "placeholder = true marks a stand-in")

@@ -5,8 +5,26 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .model import (BASIS_FOR, CHARGE_KINDS, DAY_KEYS, DAY_TYPES, MONTH, NAME, ROUNDING_MODES, SLOTS, TIME_RANGE,
-                     Adjustment, Charge, Meta, Minimum, Percent, PowerFactor, Rounding, Tier, Version)
+from .model import (
+    BASIS_FOR,
+    CHARGE_KINDS,
+    DAY_KEYS,
+    DAY_TYPES,
+    MONTH,
+    NAME,
+    ROUNDING_MODES,
+    SLOTS,
+    TIME_RANGE,
+    Adjustment,
+    Charge,
+    Meta,
+    Minimum,
+    Percent,
+    PowerFactor,
+    Rounding,
+    Tier,
+    Version,
+)
 
 if TYPE_CHECKING:
     from .parse import Checker

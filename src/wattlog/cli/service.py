@@ -1,0 +1,196 @@
+"""`wattlog run`, `demo`, `init` and `check`: the service and its config."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .options import CONTEXT, fail
+
+
+def _print_problems(problems) -> None:  # type: ignore[no-untyped-def]
+    for p in problems:
+        click.echo(f"error: {p}", err=True)
+
+
+def _quick_config(meters: tuple[str, ...], model: str, poll: str | None, db: str | None, csv_dir: str | None,
+                  data_dir: str, site: str, tz: str):  # type: ignore[no-untyped-def]
+    from ..config import parse_config
+
+    entries = []
+    for item in meters:
+        name, sep, url = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: expected NAME=URL, e.g. office=tcp://127.0.0.1:5020/1",
+                                     param_hint="--meter")
+        entries.append({"name": name, "url": url, "model": model})
+    data: dict = {"site": {"name": site, "timezone": tz, "data_dir": data_dir}, "meters": entries,
+                  "log": {"file": str(Path(data_dir) / "wattlog.log")}}
+    if poll:
+        data["intervals"] = {"poll": poll}
+    if db:
+        data["databases"] = [{"url": db}]
+    data["csv"] = {"dir": csv_dir or str(Path(data_dir) / "csv")}
+    return parse_config(data, "")
+
+
+def _run_service(cfg, duration: float | None) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    from ..service.logsetup import setup_logging
+    from ..service.runner import Service
+    from ..service.terminal import key_reader, summary_table
+
+    setup_logging(cfg.log_file, cfg.log_level)
+    console = Console()
+
+    def show(svc: Service) -> None:
+        console.print(summary_table(cfg.site, svc.live, svc.statuses, {m.name: m.location for m in cfg.meters},
+                                    cfg.poll, svc.paused))
+
+    async def main_task() -> None:
+        svc = Service(cfg, summary=show)
+
+        def key(ch: str) -> None:
+            if ch == "q":
+                svc.stop.set()
+            elif ch == "w" and not svc.paused:
+                svc.pause(True)
+            elif ch == "r" and svc.paused:
+                svc.pause(False)
+
+        if duration:
+            asyncio.get_running_loop().call_later(duration, svc.stop.set)
+        with key_reader(key) as keys:
+            if keys:
+                console.print("[dim]keys: q quit · w pause · r resume[/dim]")
+            await svc.run()
+
+    asyncio.run(main_task())
+
+
+@click.command(context_settings=CONTEXT)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Site configuration (TOML).")
+@click.option("--meter", "meters", multiple=True, metavar="NAME=URL", help="A meter, without a config file; repeat.")
+@click.option("--model", default="rx380", show_default=True, help="Model of the --meter meters.")
+@click.option("--poll", default=None, help="Seconds between polls [default: 10].")
+@click.option("--db", default=None, help="Database URL [default: sqlite:///DATA_DIR/wattlog.db].")
+@click.option("--csv-dir", default=None, help="Folder for the daily CSV files [default: DATA_DIR/csv].")
+@click.option("--data-dir", default="data", show_default=True, help="Folder for the database, spool, CSV and log.")
+@click.option("--site", default="wattlog", show_default=True, help="Site name (without a config file).")
+@click.option("--tz", default="Asia/Kuala_Lumpur", show_default=True, help="Site time zone (without a config file).")
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds (for trials).")
+def run(config_path, meters, model, poll, db, csv_dir, data_dir, site, tz, duration) -> None:  # type: ignore[no-untyped-def]
+    """Run the logger: poll every meter, keep every reading, print a summary every 2 minutes.
+
+    \b
+    Examples:
+      wattlog run --config /etc/wattlog/wattlog.toml
+      wattlog run --meter office=tcp://127.0.0.1:5020/1 --meter 'workshop=rtu:///dev/ttyUSB0?unit=2' \\
+                  --poll 10 --db sqlite:///data/wattlog.db --csv-dir data/csv
+    \b
+    Keys on a terminal: q quit, w pause polling, r resume. SIGTERM and SIGINT stop cleanly.
+    """
+    from ..config import ConfigProblems, load_config
+
+    if bool(config_path) == bool(meters):
+        fail("give either --config FILE or at least one --meter NAME=URL (see wattlog run --help)", 2)
+    try:
+        cfg = load_config(config_path) if config_path else _quick_config(meters, model, poll, db, csv_dir,
+                                                                          data_dir, site, tz)
+    except ConfigProblems as exc:
+        _print_problems(exc.problems)
+        sys.exit(2)
+    _run_service(cfg, duration)
+
+
+@click.command(context_settings=CONTEXT)
+@click.option("--data-dir", default="data", show_default=True, help="Folder for the database, spool, CSV and log.")
+@click.option("--port", type=int, default=0, help="TCP port of the simulated meters [default: any free port].")
+@click.option("--poll", default="10s", show_default=True, help="Poll interval.")
+@click.option("--summary", default="2m", show_default=True, help="Terminal summary interval.")
+@click.option("--speed", type=float, default=1.0, show_default=True, help="Simulated time per real time.")
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
+def demo(data_dir, port, poll, summary, speed, duration) -> None:  # type: ignore[no-untyped-def]
+    """Simulate three RX380 meters (office, workshop, aircon) and log them on the defaults.
+
+    Everything lands in DATA_DIR: wattlog.db (SQLite), csv/, wattlog.log. Press q to stop.
+
+    \b
+    Example:
+      wattlog demo --duration 60
+    """
+    from ..config import ConfigProblems, parse_config
+    from ..sim import SimOptions, SimThread
+
+    units = {1: "office", 2: "workshop", 3: "aircon"}
+    with SimThread(SimOptions(units=units, tcp=[("127.0.0.1", port)], speed=speed)) as simulator:
+        base = simulator.endpoints[0]
+        data = {"site": {"name": "demo", "data_dir": data_dir},
+                "intervals": {"poll": poll, "summary": summary},
+                "meters": [{"name": name, "url": f"{base}/{uid}", "tags": {"profile": name}}
+                           for uid, name in units.items()],
+                "csv": {"dir": str(Path(data_dir) / "csv")}, "log": {"file": str(Path(data_dir) / "wattlog.log")}}
+        try:
+            cfg = parse_config(data, "")
+        except ConfigProblems as exc:
+            _print_problems(exc.problems)
+            sys.exit(2)
+        click.echo(f"wattlog demo: 3 simulated RX380 meters at {base} (units 1-3), polled every {poll}.\n"
+                   f"  database {cfg.databases[0].shown}\n  CSV      {cfg.csv_dir}/\n  log      {cfg.log_file}\n"
+                   f"The summary table appears after the first poll, then every {summary}. q or Ctrl-C stops.")
+        _run_service(cfg, duration)
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("path", default="wattlog.toml", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str, force: bool) -> None:
+    """Write a commented example configuration to PATH.
+
+    \b
+    Example:
+      wattlog init /etc/wattlog/wattlog.toml && wattlog check --config /etc/wattlog/wattlog.toml
+    """
+    from importlib import resources
+
+    p = Path(path)
+    if p.exists() and not force:
+        fail(f"{p} exists; use --force to overwrite it", 2)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text((resources.files("wattlog") / "example.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    click.echo(f"wrote {p}: edit the meters, then run  wattlog check --config {p}")
+
+
+@click.command(context_settings=CONTEXT)
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="Site configuration.")
+def check(config_path: str) -> None:
+    """Validate a configuration without opening any port; list every problem with its fix.
+
+    \b
+    Example:
+      wattlog check --config wattlog.toml
+    """
+
+    from ..config import ConfigProblems, load_config
+
+    try:
+        cfg = load_config(config_path)
+    except ConfigProblems as exc:
+        _print_problems(exc.problems)
+        click.echo(f"{config_path}: {len(exc.problems)} problem(s)", err=True)
+        sys.exit(1)
+    buses = sorted({m.address.bus for m in cfg.meters})
+    for bus in buses:
+        dev = bus.removeprefix("rtu://")
+        if bus.startswith("rtu://") and not os.path.exists(dev):
+            click.echo(f"warning: {dev} does not exist now (adapter unplugged?); wattlog will keep trying", err=True)
+    click.echo(f"{config_path}: ok — site {cfg.site} ({cfg.timezone}), {len(cfg.meters)} meters on "
+               f"{len(buses)} bus(es), poll {cfg.poll:g} s")
+    for db in cfg.databases:
+        click.echo(f"  database {db.name}: {db.shown}")
+    click.echo(f"  csv: {cfg.csv_dir or 'off'}; mqtt: {cfg.mqtt.host + ':' + str(cfg.mqtt.port) if cfg.mqtt else 'off'}")
