@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from operator import add
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NoData, ReportError
-from ..store import Store
 from ..store.quarters import Quarters
 from .calendar import DayGrid, dates, day_grid
 from .settings import ReportSettings
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a report runs
+    from ..store import Store
 
 QUARTER_S = 900.0
 DAY_COLUMNS = ("samples", "covered_s", "gap_s", "energy_kwh", "reactive_kvarh", "apparent_kvah", "counter_kwh",

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..store import Store
 from .calendar import DayGrid
 from .frame import DISAGREE, QUARTER_S, DayCheck, Frame, MeterDay, load, no_gc
 from .series import Interval
 from .settings import ReportSettings
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a report runs
+    from ..store import Store
 
 STEP = timedelta(minutes=15)
 

@@ -8,11 +8,13 @@ moves to another location needs no rebuild.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..store import Store
 from .frame import reconcile
 from .settings import ReportSettings
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a report runs
+    from ..store import Store
 
 SUMS = ("samples", "voltage_samples", "energy_kwh", "reactive_kvarh", "apparent_kvah", "counter_kwh", "power_avg", "kwh")
 MINS = ("voltage_min", "voltage_ll_min", "pf_min", "freq_min")

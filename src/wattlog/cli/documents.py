@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from ..errors import WattlogError
-from ..reports.registry import REPORTS
 from .options import (
     CONTEXT,
+    ReportName,
     check_location,
     fail,
     parse_date,
@@ -43,7 +43,7 @@ Examples:
 
 
 @click.command("workbook", context_settings=CONTEXT, help=WORKBOOK_HELP)
-@click.argument("name", type=click.Choice([*REPORTS, "all"]), metavar="NAME|all")
+@click.argument("name", type=ReportName("all"), metavar="NAME|all")
 @click.option("--from", "start", required=True, metavar="DATE", help="First local date (2026-10-01 or 2026-10).")
 @click.option("--to", "end", required=True, metavar="DATE", help="Day after the last (exclusive).")
 @click.option("-o", "--output", required=True, metavar="FILE.xlsx", help="The workbook to write.")
@@ -61,6 +61,7 @@ def workbook(name: str, start: str, end: str, output: str, db_url: str | None, c
              location: str | None, window: str | None, top: int | None, by: str | None,
              resolution: str | None) -> None:
     from ..documents.workbook import Meta, build
+    from ..reports.registry import REPORTS
     from ..store import Store
 
     first, last = parse_date(start, "--from"), parse_date(end, "--to")

@@ -6,14 +6,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import date, datetime, time
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from ..analytics.settings import ReportSettings, parse_days, parse_hours
 from ..errors import ConfigError, ConfigProblems, ReportError
-from ..site import Site, open_site
-from ..site import parse_when as _parse_when
+
+if TYPE_CHECKING:  # site.py opens stores and configs: imported when a command runs, not for --help
+    from ..site import Site
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -22,6 +23,36 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr and the exit code: 2 for a usage or configuration error, 1 otherwise."""
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+class ReportName(click.ParamType):
+    """A name from reports.registry, looked up when the command runs: the registry imports every report
+    (and SQLAlchemy), which `wattlog --help` should not pay for."""
+
+    name = "report"
+
+    def __init__(self, *extra: str) -> None:
+        self.extra = extra
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from ..reports.registry import REPORTS
+
+        choices = [*REPORTS, *self.extra]
+        if value not in choices:
+            self.fail(f"{value!r} is not one of {', '.join(map(repr, choices))}.", param, ctx)
+        return str(value)
+
+
+class LazyHelpCommand(click.Command):
+    """A command whose long help is built when shown (it lists the reports); its short help is given."""
+
+    def __init__(self, *args: Any, help_factory: Callable[[], str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help_factory = help_factory
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.help = self.help_factory()
+        super().format_help_text(ctx, formatter)
 
 
 def _apply(options: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
@@ -105,6 +136,8 @@ def check_location(store: Any, location: str | None) -> None:
 
 def resolve_target(db: str | None, config_path: str | None, site: str | None, tz: str | None) -> Site:
     """The site from --config or --db; a problem is one line per problem and exit 2."""
+    from ..site import open_site
+
     try:
         return open_site(db, config_path, site, tz)
     except ConfigProblems as exc:
@@ -114,8 +147,10 @@ def resolve_target(db: str | None, config_path: str | None, site: str | None, tz
 
 
 def parse_when(text: str | None, tz: str, option: str) -> datetime | None:
+    from ..site import parse_when as parse
+
     try:
-        return _parse_when(text, tz, option)
+        return parse(text, tz, option)
     except ConfigError as exc:
         raise click.BadParameter(f"{exc.problem}; {exc.fix}", param_hint=option) from None
 

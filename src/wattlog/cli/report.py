@@ -10,10 +10,11 @@ from typing import Any
 import click
 
 from ..errors import WattlogError
-from ..reports.registry import REPORTS
 from ..reports.result import Table, to_jsonable
 from .options import (
     CONTEXT,
+    LazyHelpCommand,
+    ReportName,
     check_location,
     fail,
     parse_date,
@@ -27,6 +28,8 @@ from .options import (
 
 
 def _help() -> str:
+    from ..reports.registry import REPORTS
+
     lines = ["Run the report NAME over local dates [--from, --to) and print it.", "",
              "With --config the database, site, time zone and report settings come from the site config;",
              "without it --db is required. Options given here override the config.", "", "\b", "Reports:"]
@@ -35,8 +38,9 @@ def _help() -> str:
     return "\n".join(lines)
 
 
-@click.command("report", context_settings=CONTEXT, help=_help())
-@click.argument("name", type=click.Choice(list(REPORTS)), metavar="NAME")
+@click.command("report", cls=LazyHelpCommand, context_settings=CONTEXT, help_factory=_help,
+               short_help="Run the report NAME over local dates [--from, --to) and print it.")
+@click.argument("name", type=ReportName(), metavar="NAME")
 @click.option("--from", "start", required=True, metavar="DATE", help="First local date (2026-10-01 or 2026-10).")
 @click.option("--to", "end", required=True, metavar="DATE", help="Day after the last (exclusive).")
 @site_options()
@@ -60,6 +64,8 @@ def report(name: str, start: str, end: str, db_url: str | None, config_path: str
         raise click.UsageError(f"--to {last} must be after --from {first} (the range is [from, to))")
     target = resolve_target(db_url, config_path, site, tz)
     settings = report_settings(target, main_meter, holidays, working_hours, working_days)
+    from ..reports.registry import REPORTS
+
     spec = REPORTS[name]
     if name == "cost":  # loaded here, with the config's own tariff folders; else the config's tariffs
         tariff, what_if = site_tariffs(target, tariff, what_if)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analytics.calendar import next_month
 from ..analytics.frame import load, no_gc
@@ -17,8 +17,10 @@ from ..reports.heatmap import HeatmapReport, heatmap_of
 from ..reports.profile import ProfileReport, profile_of
 from ..reports.quality import QualityReport, quality_of
 from ..reports.ranking import Ranking, ranking_of
-from ..store import Store
 from ..tariffs.model import Tariff
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a report runs
+    from ..store import Store
 
 
 @dataclass

@@ -6,13 +6,16 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date, time
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..analytics.calendar import day_kind, in_window, window_slices
 from ..analytics.frame import Frame, LocationDay, load, no_gc
 from ..analytics.settings import ReportSettings
-from ..store import Store
 from .header import Header, by_location, header
 from .result import Table, pct, r
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a report runs
+    from ..store import Store
 
 
 @dataclass

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from fractions import Fraction
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ..analytics.frame import Frame, load, no_gc
@@ -15,13 +16,15 @@ from ..analytics.intervals import meter_intervals
 from ..analytics.series import Interval
 from ..analytics.settings import ReportSettings
 from ..errors import ReportError
-from ..store import Store
 from ..tariffs.billing import Bill, Money, Zoned, local_span, price_months
 from ..tariffs.load import list_tariffs
 from ..tariffs.model import CHARGE_KINDS, Tariff
 from ..tariffs.timeline import Columns, summed_intervals
 from .header import UNMETERED, Header, header
 from .result import Table, r
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a report runs
+    from ..store import Store
 
 KINDS = (*CHARGE_KINDS, "adjustment", "minimum", "power_factor", "levy", "tax")
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..analytics.calendar import next_month
 from ..analytics.frame import Frame, LocationDay, load, no_gc
 from ..analytics.series import Demand, Interval, demand_blocks
 from ..analytics.settings import ReportSettings
-from ..store import Store
 from .header import UNMETERED, Header, header, site_days
 from .result import Table, pct, r
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a report runs
+    from ..store import Store
 
 
 @dataclass

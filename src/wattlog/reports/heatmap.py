@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from ..analytics.frame import Frame, LocationDay, load, no_gc
 from ..analytics.settings import DAY_NAMES, ReportSettings
 from ..errors import ReportError
-from ..store import Store
 from .header import Header, by_location, header
 from .result import Table, r
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a report runs
+    from ..store import Store
 
 HOURS = list(range(24))
 

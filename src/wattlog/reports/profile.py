@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from ..analytics.calendar import day_kind
 from ..analytics.frame import Frame, load, no_gc
 from ..analytics.settings import ReportSettings
 from ..errors import ReportError
-from ..store import Store
 from .header import Header, by_location, header
 from .result import Table, r
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a report runs
+    from ..store import Store
 
 KINDS = ("working", "non-working")  # non-working: days off (e.g. Saturday, Sunday) and holidays
 

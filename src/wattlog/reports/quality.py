@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from operator import add
+from typing import TYPE_CHECKING
 
 from ..analytics.frame import Frame, MeterDay, load, no_gc
 from ..analytics.settings import ReportSettings
-from ..store import Store
 from .header import Header, header
 from .result import Table, pct, r
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a report runs
+    from ..store import Store
 
 EPS = 1e-3
 NEMA_NOTE = ("unbalance is NEMA's (largest deviation from the mean of the three phase voltages ÷ the mean); "

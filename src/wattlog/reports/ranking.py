@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from ..analytics.frame import Frame, LocationDay, load, no_gc
 from ..analytics.settings import ReportSettings
-from ..store import Store
 from .header import UNMETERED, Header, by_location, header, site_days, unknown_hours
 from .result import Table, pct, r
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a report runs
+    from ..store import Store
 
 
 @dataclass
