@@ -208,7 +208,8 @@ GAP_US = 60_000_000
 
 def polls(seed: int) -> list[tuple[int, float | None]]:
     """About 27 hours of 10-second polls (UTC us, W or None): jitter, gaps of 1.5 and 40 minutes,
-    readings exactly on quarter boundaries, untrusted power, and a midnight."""
+    intervals of exactly the gap limit and 1 us more, readings exactly on quarter boundaries,
+    untrusted power, and a midnight."""
     rng = random.Random(seed)
     t = int(T0.timestamp() * 1e6) - 3 * 3600 * 1_000_000 + 123_456
     out = []
@@ -219,6 +220,10 @@ def polls(seed: int) -> list[tuple[int, float | None]]:
             t += 40 * 60 * 1_000_000
         elif r < 0.006:
             t += 90 * 1_000_000
+        elif r < 0.010:
+            t += GAP_US  # exactly the gap limit: still integrated
+        elif r < 0.012:
+            t += GAP_US + 1  # one microsecond more: a gap
         elif r < 0.02:
             t += 900_000_000 - t % 900_000_000  # exactly on a boundary
         else:
