@@ -434,6 +434,7 @@ def _register() -> None:
     main.add_command(report)
     main.add_command(workbook)
     main.add_command(monthly)
+    main.add_command(__import__("wattlog.plc.command", fromlist=["plc"]).plc)  # issue 15: wattlog plc export
 
 
 _register()
