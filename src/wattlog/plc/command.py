@@ -18,7 +18,12 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 @click.group(context_settings=CONTEXT)
 def plc() -> None:
-    """Code for a PLC (IEC 61131-3 Structured Text, PLCopen XML for CODESYS) from meter definitions."""
+    """Code for a PLC (IEC 61131-3 Structured Text, PLCopen XML for CODESYS) from meter definitions.
+
+    \b
+    Example:
+      wattlog plc export rx380 --format plcopen -o plc/
+    """
 
 
 def _models(model: str | None, config_path: str | None, definitions: tuple[str, ...]) -> list[MeterModel]:
