@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -51,7 +53,8 @@ def every_kind_model():
         {"name": "total_reactive_energy", "address": 210, "type": "float32", "unit": "kvarh", "valid": [0, 1e9]},
         {"name": "s64_sentinel", "address": 212, "type": "s64", "unit": "x", "kind": "counter",
          "sentinel": -(1 << 63)},
-        {"name": "scaled_odd", "address": 216, "type": "s32", "unit": "x", "kind": "instantaneous", "scale": 0.0025},
+        {"name": "scaled_odd", "address": 216, "type": "s32", "unit": "x", "kind": "instantaneous", "scale": 0.0025,
+         "valid": [-2e6, 3e20]},
         {"name": "current_l1", "address": 300, "type": "u16", "scale": 0.001, "unit": "A", "function": 3},
     ]
     return parse_model({"model": "every_kind", "name": "Every kind", "max_gap": 16, "registers": regs},
@@ -311,3 +314,22 @@ def test_a_bad_window_is_refused():
     fb = FunctionBlock(files["FB_WattlogEnergy.st"], structs)
     fb(xSample=True, liNowUs=1, rPowerW=1.0, xPowerOk=True, iWindowMin=20)
     assert fb["xError"] and fb["udiQuarters"] == 0 and not fb["xHavePrev"]
+
+
+def test_the_acceptance_table_in_the_docs_is_right():
+    """docs/plc.md gives users words to type into the PLC and the values to expect: run them here."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "plc.md").read_text(encoding="utf-8")
+    rows = [line for line in doc.splitlines() if line.startswith("| [")]
+    assert len(rows) >= 5
+    pair = Pair(get_model("rx380"))
+    for row in rows:
+        index, words, field, expected = [c.strip() for c in row.strip("|").split("|")]
+        words_ = [int(w) for w in re.sub(r"\(.*?\)", "", words).split(",")]
+        block = [0] * pair.blocks[0].count
+        for i, w in zip(re.findall(r"\[(\d+)\]", index), words_):
+            block[int(i)] = w
+        name = field.strip("`").split(".")[1]
+        _, values, quality = pair.run([block])
+        value, _, rest = expected.partition(",")
+        assert values[name] == float(value), row
+        assert quality[name] == (2 if "**2**" in rest else 0), row
