@@ -219,3 +219,34 @@ def test_an_unsupported_definition_fails_with_one_line(tmp_path, name, says):
     assert len(lines) == 1 and says in lines[0], r.stderr
     assert str(path) in lines[0] and f"registers[1] ({name}).name" in lines[0] and "fix:" in lines[0]
     assert not (tmp_path / "o").exists()  # nothing half-written
+
+
+VOLTS_ONLY = '''model = "vm2"
+name = "Voltmeter"
+function = 3
+registers = [
+  { address = 0, type = "u16", name = "voltage_l1", unit = "V", scale = 0.1, note = "U1 (* phase *)" },
+  { address = 60, type = "u16", name = "voltage_l2", unit = "V", scale = 0.1, note = "U2" },
+]
+'''
+
+
+def test_several_blocks_and_no_power(tmp_path):
+    """Two read blocks (the registers are too far apart for one), no power: no energy block;
+    a '(* *)' in the manual's wording does not end the comment early."""
+    path = tmp_path / "vm2.toml"
+    path.write_text(VOLTS_ONLY, encoding="utf-8")
+    for fmt in ("st", "plcopen"):
+        r = CliRunner().invoke(main, ["plc", "export", str(path), "--format", fmt, "-o", str(tmp_path / "o")])
+        assert r.exit_code == 0, r.output
+    files = st_files(tmp_path / "o" / "vm2")
+    assert sorted(files) == ["FB_Vm2Decode", "PRG_Vm2Example", "ST_Vm2", "ST_Vm2Quality"]
+    for text in files.values():
+        parse(text)
+    assert "xBlock2Ok" in files["FB_Vm2Decode"]
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    doc = etree.parse(str(tmp_path / "o" / "wattlog_vm2.xml"))
+    assert schema.validate(doc), schema.error_log
+    fbd = doc.getroot().find("p:types/p:pous/p:pou[@name='PRG_Vm2ExampleFbd']", NS)
+    assert [b.get("typeName") for b in fbd.findall("p:body/p:FBD/p:block", NS)] == ["FB_Vm2Decode"]
+    assert len(fbd.findall("p:body/p:FBD/p:block/p:inputVariables/p:variable", NS)) == 4

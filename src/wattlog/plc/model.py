@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import DefinitionError
-from ..meters.definition import MeterModel
+from ..meters.definition import MeterModel, Register
 from ..polling.plan import ReadBlock, plan_reads
 
 # IEC 61131-3 keywords and standard type names a quantity name must not be (case-insensitive).
@@ -99,7 +99,7 @@ def block_ok(i: int) -> str:
 
 def project(model: MeterModel) -> PlcProject:
     """The data types, the decode FB, the energy/demand FB and the example program of `model`."""
-    from .bodies import decode_fb, energy_fb, example_program
+    from .bodies import decode_fb, energy_fb, example_program  # bodies builds on the types above
 
     check_names(model)
     blocks = plan_reads(model.registers, model.max_read, model.max_gap)  # the poller's own plan
@@ -112,14 +112,14 @@ def project(model: MeterModel) -> PlcProject:
                             f"{QUALITY_OK} ok, {QUALITY_MISSING} missing, {QUALITY_IMPLAUSIBLE} implausible",
                             [Var(r.name, "USINT", comment=f"quality of {r.name}") for r in model.registers]))
     p.pous.append(decode_fb(model, blocks, name))
-    energy = energy_fb()
-    if "total_real_power" in model.by_name:
-        p.pous.append(energy)
-    p.pous.append(example_program(model, blocks, name, with_energy="total_real_power" in model.by_name))
+    with_energy = "total_real_power" in model.by_name  # the energy block integrates it
+    if with_energy:
+        p.pous.append(energy_fb())
+    p.pous.append(example_program(model, blocks, name, with_energy))
     return p
 
 
-def _field_comment(reg) -> str:  # type: ignore[no-untyped-def]
+def _field_comment(reg: Register) -> str:
     unit = reg.unit or "no unit"
     note = reg.note or reg.name
     bounds = f", plausible {reg.valid[0]:g}..{reg.valid[1]:g}" if reg.valid else ""
