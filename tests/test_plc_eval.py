@@ -55,6 +55,8 @@ def every_kind_model():
          "sentinel": -(1 << 63)},
         {"name": "scaled_odd", "address": 216, "type": "s32", "unit": "x", "kind": "instantaneous", "scale": 0.0025,
          "valid": [-2e6, 3e20]},
+        {"name": "sentinel_low", "address": 218, "type": "s32", "word_order": "low_first", "unit": "x",
+         "kind": "instantaneous", "sentinel": -32768},  # words 0x8000, 0xFFFF: the order matters
         {"name": "current_l1", "address": 300, "type": "u16", "scale": 0.001, "unit": "A", "function": 3},
     ]
     return parse_model({"model": "every_kind", "name": "Every kind", "max_gap": 16, "registers": regs},
@@ -137,7 +139,7 @@ def every():
 
 
 def test_the_definition_needs_two_blocks(every):
-    assert [(b.function, b.address, b.count) for b in Pair(every).blocks] == [(3, 300, 1), (4, 100, 32), (4, 200, 18)]
+    assert [(b.function, b.address, b.count) for b in Pair(every).blocks] == [(3, 300, 1), (4, 100, 32), (4, 200, 20)]
 
 
 @pytest.mark.parametrize("words, type_, order, value", CASES)
@@ -160,6 +162,7 @@ def test_random_words_every_type_and_rule(every):
     specials = {"voltage_l1": [[0xFFFF, 0xFFFF], encode(3000, "u32"), encode(3001, "u32")],
                 "total_real_energy": [[0xFFFF] * 4],
                 "s64_sentinel": [[0x8000, 0, 0, 0]],
+                "sentinel_low": [[0x8000, 0xFFFF], [0xFFFF, 0x8000]],
                 "frequency": [encode(4500, "u16"), encode(6500, "u16"), encode(4499, "u16"), encode(6501, "u16")],
                 "total_power_factor": [encode(1000, "s16"), encode(-1000, "s16"), encode(-1001, "s16")],
                 "total_reactive_energy": [encode(float("inf"), "float32"), [0x7FC0, 0], [0x0000, 0x0001]]}
