@@ -90,11 +90,14 @@ def _default(type_: str, structs: dict[str, dict[str, str]]) -> Any:
 
 
 def _literal(node: Any) -> Any:
+    typed = getattr(node, "type_name", None)  # LREAL#2.0, UINT#5: the literal has that type
     if isinstance(node, (tf.Integer, tf.HexInteger, tf.BinaryInteger, tf.OctalInteger)):
         base = {tf.HexInteger: 16, tf.BinaryInteger: 2, tf.OctalInteger: 8}.get(type(node), 10)
-        return int(str(node.value).replace("_", ""), base)
+        value = int(str(node.value).replace("_", ""), base)
+        return coerce(value, str(typed)) if typed else value
     if isinstance(node, tf.Real):
-        return float(str(node.value).replace("_", ""))
+        value = float(str(node.value).replace("_", ""))
+        return coerce(value, str(typed)) if typed else value
     if isinstance(node, tf.Boolean):
         return str(node.value).upper() == "TRUE"
     raise Unsupported(type(node).__name__)
