@@ -1,6 +1,7 @@
 """A small evaluator over blark's parse tree, for the Structured Text subset wattlog generates.
 
-It runs a FUNCTION_BLOCK the way a PLC does (variables keep their values between calls) and is
+It runs a FUNCTION_BLOCK or PROGRAM the way a PLC does (variables keep their values between
+calls; instances of other generated FBs and of the standard TON are called by name) and is
 strict where an IEC compiler is: integers and reals do not mix without a conversion, an integer
 that leaves its type's range is an error, and any construct outside the subset raises
 `Unsupported` naming it, so generated code cannot silently step outside what was checked here.
@@ -23,6 +24,7 @@ INT_RANGES = {
     "LWORD": (0, (1 << 64) - 1),
 }
 REALS = ("REAL", "LREAL")
+STRUCTS_IN_USE: dict[str, dict[str, str]] = {}  # the struct types of the instances being run
 MAX_LOOP = 1_000_000
 
 
@@ -66,6 +68,13 @@ def coerce(value: Any, type_: str) -> Any:
         if not isinstance(value, float):
             raise TypeError(f"{t} expected, got {value!r}")
         return struct.unpack("<f", struct.pack("<f", value))[0] if t == "REAL" and math.isfinite(value) else value
+    if isinstance(value, dict):  # a whole STRUCT assigned: same fields, each coerced
+        fields = STRUCTS_IN_USE.get(type_)
+        if fields is None or set(fields) != set(value):
+            raise TypeError(f"cannot assign {sorted(value)} to {type_}")
+        return {f: coerce(value[f], ft) for f, ft in fields.items()}
+    if t == "TIME":  # milliseconds
+        t = "LINT"
     if t in INT_RANGES:
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{t} expected, got {value!r}")
@@ -82,7 +91,7 @@ def _default(type_: str, structs: dict[str, dict[str, str]]) -> Any:
         return False
     if t in REALS:
         return 0.0
-    if t in INT_RANGES:
+    if t in INT_RANGES or t == "TIME":
         return 0
     if type_ in structs:
         return {f: _default(ft, structs) for f, ft in structs[type_].items()}
@@ -100,16 +109,47 @@ def _literal(node: Any) -> Any:
         return coerce(value, str(typed)) if typed else value
     if isinstance(node, tf.Boolean):
         return str(node.value).upper() == "TRUE"
+    if isinstance(node, tf.Duration) and not node.negative:
+        parts = (node.days, node.hours, node.minutes, node.seconds, node.milliseconds)
+        scale = (86_400_000, 3_600_000, 60_000, 1000, 1)
+        return int(sum(float(str(p)) * k for p, k in zip(parts, scale) if p is not None))
     raise Unsupported(type(node).__name__)
+
+
+class Ton:
+    """The standard on-delay timer, on the evaluator's clock (milliseconds)."""
+
+    def __init__(self, clock) -> None:  # type: ignore[no-untyped-def]
+        self.clock = clock
+        self.env: dict[str, Any] = {"in": False, "pt": 0, "q": False, "et": 0}
+        self.types = {"in": "BOOL", "pt": "TIME", "q": "BOOL", "et": "TIME"}
+        self.start: int | None = None
+
+    def __call__(self, **inputs: Any) -> Ton:
+        for k, v in inputs.items():
+            self.env[k.lower()] = coerce(v, self.types[k.lower()])
+        if not self.env["in"]:
+            self.start, self.env["q"], self.env["et"] = None, False, 0
+            return self
+        now = self.clock()
+        if self.start is None:
+            self.start = now
+        self.env["et"] = min(now - self.start, self.env["pt"])
+        self.env["q"] = self.env["et"] >= self.env["pt"]
+        return self
 
 
 class FunctionBlock:
     """One instance of a generated FUNCTION_BLOCK: call it with inputs, read outputs by name."""
 
-    def __init__(self, text: str, structs: dict[str, dict[str, str]]) -> None:
+    def __init__(self, text: str, structs: dict[str, dict[str, str]], library: dict[str, str] | None = None,
+                 clock: Any = None) -> None:
         fb = parse(text)
-        if not isinstance(fb, tf.FunctionBlock):
+        if not isinstance(fb, (tf.FunctionBlock, tf.Program)):
             raise Unsupported(type(fb).__name__)
+        STRUCTS_IN_USE.update(structs)
+        self.library = library or {}  # POU name -> ST text, for instances declared in this one
+        self.clock = clock
         self.name = str(fb.name)
         self.types: dict[str, Any] = {}  # name -> type name, or ("ARRAY", lo, element type)
         self.env: dict[str, Any] = {}
@@ -134,6 +174,13 @@ class FunctionBlock:
             for n in names:
                 self.types[n.lower()] = ("ARRAY", lo, elem)
                 self.env[n.lower()] = [_default(elem, self.structs) for _ in range(hi - lo + 1)]
+        elif isinstance(item, tf.VariableOneInitDeclaration) and (str(item.init.spec.type) in self.library
+                                                                   or str(item.init.spec.type) == "TON"):
+            type_ = str(item.init.spec.type)
+            for n in names:  # an FB instance: its own variables, kept between calls
+                self.types[n.lower()] = ("FB", type_)
+                self.env[n.lower()] = (Ton(self.clock) if type_ == "TON"
+                                       else FunctionBlock(self.library[type_], self.structs, self.library, self.clock))
         elif isinstance(item, tf.VariableOneInitDeclaration):
             type_ = str(item.init.spec.type)
             value = _default(type_, self.structs)
@@ -199,6 +246,16 @@ class FunctionBlock:
                 self._store(node.control, i)
                 self._run(node.statements)
                 i = self._load(node.control) + 1
+        elif isinstance(node, tf.FunctionCallStatement):  # calling an FB instance with named inputs
+            instance = self._load(node.name)
+            if not isinstance(instance, (FunctionBlock, Ton)):
+                raise Unsupported(f"call of {node.name}")
+            args = {}
+            for p in node.parameters:
+                if not isinstance(p, tf.InputParameterAssignment) or p.name is None:
+                    raise Unsupported(f"{node.name}: only named inputs")
+                args[str(p.name.name)] = self._expr(p.value)
+            instance(**args)
         elif isinstance(node, tf.ReturnStatement):
             raise _Return()
         elif node is None:
@@ -235,6 +292,11 @@ class FunctionBlock:
                     if not isinstance(index, int) or not 0 <= index - lo < len(value):
                         raise IndexError(f"index {index} outside {node.name}")
                     container, key, type_ = value, index - lo, elem
+                elif isinstance(el, tf.FieldSelector) and isinstance(value, (FunctionBlock, Ton)):
+                    field = str(el.field.name).lower()  # an instance's input or output
+                    if field not in value.env:
+                        raise NameError(f"{type_} has no {el.field.name}")
+                    container, key, type_ = value.env, field, value.types[field]
                 elif isinstance(el, tf.FieldSelector):
                     field = str(el.field.name)
                     fields = self.structs[type_]
