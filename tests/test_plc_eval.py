@@ -22,6 +22,7 @@ from test_decode import CASES
 from wattlog.analytics.series import Interval, demand_blocks
 from wattlog.meters.decode import WORDS, encode
 from wattlog.meters.definition import get_model, parse_model
+from wattlog.plc.bodies import decimal_ratio
 from wattlog.plc.model import project
 from wattlog.plc.st import st_files
 from wattlog.reading import MISSING, Problem, Reading, check_plausible
@@ -57,6 +58,10 @@ def every_kind_model():
          "valid": [-2e6, 3e20]},
         {"name": "sentinel_low", "address": 218, "type": "s32", "word_order": "low_first", "unit": "x",
          "kind": "instantaneous", "sentinel": -32768},  # words 0x8000, 0xFFFF: the order matters
+        {"name": "scaled_decimal", "address": 220, "type": "s32", "unit": "x", "kind": "instantaneous",
+         "scale": 0.3},  # not 1/d: raw x 3 / 10
+        {"name": "scaled_binary", "address": 222, "type": "u16", "unit": "x", "kind": "instantaneous",
+         "scale": 0.1 / 3},  # no short decimal: multiplied, as in Python
         {"name": "current_l1", "address": 300, "type": "u16", "scale": 0.001, "unit": "A", "function": 3},
     ]
     return parse_model({"model": "every_kind", "name": "Every kind", "max_gap": 16, "registers": regs},
@@ -111,9 +116,13 @@ class Pair:
         return out
 
 
-def same(st: float, py: float) -> bool:
-    """Python rounds integer-scaled values to 9 decimals (binary noise); the ST divides by 10^k,
-    which gives the same float below 1e6 and may differ in the last bit above."""
+def same(st: float, py: float, reg=None) -> bool:  # type: ignore[no-untyped-def]
+    """Python rounds integer-scaled values to 9 decimals (binary noise); the ST divides by the
+    scale's decimal denominator, which gives the same float below 1e6 and may differ in the last
+    bit above. A scale that is no short decimal (0.1 / 3) is multiplied: then the two differ by at
+    most Python's rounding step, 5e-10."""
+    if reg is not None and reg.type != "float32" and reg.factor != 1.0 and decimal_ratio(reg.factor) is None:
+        return abs(st - py) <= 5e-10 + 2 * math.ulp(py)
     if abs(py) < 1e6:
         return st == py
     return abs(st - py) <= 2 * math.ulp(py)
@@ -125,10 +134,10 @@ def assert_agree(reading, values, quality, model):
         flag = reading.quality(n)
         assert quality[n] == {"ok": 0, "missing": 1, "implausible": 2}[flag], (n, flag, values[n])
         if flag == "ok":
-            assert same(values[n], reading.values[n]), (n, values[n], reading.values[n])
+            assert same(values[n], reading.values[n], reg), (n, values[n], reading.values[n])
         elif flag == "implausible":
             raw = reading.problems[n].raw
-            assert (values[n] == 0.0 and not math.isfinite(raw)) or same(values[n], raw), (n, values[n], raw)
+            assert (values[n] == 0.0 and not math.isfinite(raw)) or same(values[n], raw, reg), (n, values[n], raw)
         else:
             assert values[n] == 0.0
 
@@ -139,7 +148,7 @@ def every():
 
 
 def test_the_definition_needs_two_blocks(every):
-    assert [(b.function, b.address, b.count) for b in Pair(every).blocks] == [(3, 300, 1), (4, 100, 32), (4, 200, 20)]
+    assert [(b.function, b.address, b.count) for b in Pair(every).blocks] == [(3, 300, 1), (4, 100, 32), (4, 200, 23)]
 
 
 @pytest.mark.parametrize("words, type_, order, value", CASES)

@@ -8,6 +8,8 @@ Arithmetic is done in LREAL in the same order as the Python, so the results are 
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from ..meters.decode import WORDS, encode
 from ..meters.definition import MeterModel, Register
 from ..polling.plan import ReadBlock
@@ -29,12 +31,14 @@ def real(x: float) -> str:
     return mantissa + (f"E{exponent}" if exponent else "")
 
 
-def divisor(factor: float) -> int | None:
-    """d when factor is exactly 1/d (0.1 -> 10): dividing gives the decimal the Python's round(., 9) gives."""
-    if factor <= 0 or factor >= 1:
+def decimal_ratio(factor: float) -> tuple[int, int] | None:
+    """(p, q) when the factor is the decimal p/q with q dividing 10^9 (0.1 -> 1/10, 0.3 -> 3/10,
+    0.0025 -> 1/400) and p small enough that raw x p stays exact in LREAL for 32-bit raws."""
+    ratio = Fraction(repr(factor))  # the decimal the definition file wrote
+    p, q = ratio.numerator, ratio.denominator
+    if q == 1 or 10**9 % q or abs(p) >= 1 << 20:
         return None
-    d = round(1 / factor)
-    return d if 1.0 / d == factor else None
+    return p, q
 
 
 def _word(array: str, i: int) -> str:
@@ -70,12 +74,15 @@ def _raw(reg: Register, array: str, offset: int) -> list[str]:
 
 
 def _scaled(reg: Register) -> str:
+    """Integer registers: the Python rounds raw x factor to 9 decimals (binary noise away); dividing
+    by the decimal's denominator gives that same float directly. float32 is multiplied, as in Python."""
     if reg.factor == 1.0:
         return "rRaw"
-    d = divisor(reg.factor)
-    if d is not None and reg.type != "float32":
-        return f"rRaw / {real(d)}"
-    return f"rRaw * {real(reg.factor)}"
+    ratio = decimal_ratio(reg.factor) if reg.type != "float32" else None
+    if ratio is None:
+        return f"rRaw * {real(reg.factor)}"
+    p, q = ratio
+    return f"rRaw / {real(q)}" if p == 1 else f"rRaw * {real(p)} / {real(q)}"
 
 
 def _checks(reg: Register, v: str, q: str) -> list[str]:
