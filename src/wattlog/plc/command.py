@@ -9,9 +9,6 @@ import click
 
 from ..errors import WattlogError
 from ..meters.definition import MeterModel, get_model
-from .model import project
-from .plcopen import write_plcopen
-from .st import write_st
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -63,6 +60,10 @@ def export(model: str | None, config_path: str | None, definitions: tuple[str, .
       wattlog plc export --config wattlog.toml --format plcopen -o plc/
     Import into CODESYS: see docs/plc.md.
     """
+    from .model import project  # here, not at the top: `wattlog run` need not load the generator
+    from .plcopen import write_plcopen
+    from .st import write_st
+
     try:
         for m in _models(model, config_path, definitions):
             p = project(m)
