@@ -34,10 +34,11 @@ def _register() -> None:
     from .data import export, import_csv
     from .devices import read, scan, sim
     from .documents import monthly, workbook
+    from .plc import plc
     from .report import report
     from .service import check, demo, init, run
 
-    for command in (read, scan, sim, run, demo, init, check, export, import_csv, report, workbook, monthly):
+    for command in (read, scan, sim, run, demo, init, check, export, import_csv, report, workbook, monthly, plc):
         main.add_command(command)
 
 
