@@ -4,7 +4,8 @@ sending every hostile reply kind mixed, over Modbus TCP, RTU over TCP and a pty.
 Checks, for every reading: each value is the decoding of the true reply to the very request it
 came from (the simulator keeps a ledger); no reading without a true reply; every true reply
 became a reading; each injected fault cost exactly one failed request, counted by its kind;
-every counter reset was logged once; and polling went on.
+every counter reset was logged once; and polling went on. And a link loss (the simulator closes
+its listener or unplugs its pty) costs the outage plus at most about one poll interval.
 
 Short form (CI): 8 s per link. Long form: WATTLOG_CHAOS_SECONDS=300 ./dev test tests/chaos
 Figures for docs/reliability-bus.md: .venv/bin/python tests/chaos/test_bus_chaos.py [SECONDS]
@@ -108,8 +109,47 @@ def test_bus_chaos(link_kind, tmp_path):
     assert f["counter_reset_lines"] == f["faults_injected"].get("counter_reset", 0)
 
 
+def link_loss(link_kind: str, outage: float, interval: float, folder: Path) -> dict:
+    """Readings of one meter around a link loss of `outage` s: the longest gap between two."""
+    import time
+
+    addr = [("127.0.0.1", 0)]
+    opts = SimOptions(units={1: "office"}, tcp=addr if link_kind == "tcp" else [],
+                      serial_links=[str(folder / "ttyLoss")] if link_kind == "serial" else [],
+                      link_down_seconds=outage)
+    with SimThread(opts) as sim:
+        base = sim.endpoints[0]
+        url = f"{base}?unit=1&parity=N&timeout=0.3" if base.startswith("rtu://") else f"{base}/1?timeout=0.3"
+        poller = BusPoller([MeterSpec("office", parse_address(url), RX380)])
+        seen: list[float] = []
+
+        async def go() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            loop.call_later(3 * interval, sim.inject, "link_down")
+            loop.call_later(outage + 8 * interval, stop.set)
+            await poller.run(interval, lambda r: seen.append(time.monotonic()), stop)
+        asyncio.run(go())
+    gap = max(b - a for a, b in zip(seen, seen[1:]))
+    return {"link": link_kind, "outage_s": outage, "interval_s": interval, "longest_gap_s": round(gap, 2),
+            "data_lost_s": round(gap - interval, 2), "link_errors": poller.stats.link_errors,
+            "reconnects": poller.stats.reconnects}
+
+
+@pytest.mark.parametrize("link_kind", ["tcp", "serial"] if SECONDS > 60 else ["tcp"])
+def test_link_loss_costs_the_outage_and_about_one_interval(link_kind, tmp_path):
+    outage, interval = 4.0, 1.0
+    f = link_loss(link_kind, outage, interval, tmp_path)
+    print(json.dumps(f))
+    assert f["reconnects"] == 1 and f["link_errors"] >= 2
+    # the link is retried every cycle: readings resume at the first cycle after it is back
+    assert f["data_lost_s"] <= outage + 1.5 * interval, f
+
+
 if __name__ == "__main__":
     secs = float(sys.argv[1]) if len(sys.argv) > 1 else SECONDS
     with tempfile.TemporaryDirectory() as d:
         for kind in ("tcp", "rtu_tcp", "serial"):
             print(json.dumps(run_chaos(kind, secs, Path(d))), flush=True)
+        for kind in ("tcp", "serial"):
+            print(json.dumps(link_loss(kind, 20.0, 2.0, Path(d))), flush=True)
