@@ -126,8 +126,8 @@ def test_poller_under_every_hostile_kind_stores_only_true_values(link_kind, tmp_
                if r.levelno >= logging.WARNING)
 
 
-def test_json_shows_the_reading_that_was_compared(tmp_path):
-    """A planted-bug guard: the audit really compares values (a wrong one is caught)."""
+def test_the_audit_catches_a_value_off_by_one_step(tmp_path):
+    """The audit itself can fail: a stored value 0.1 V off is reported."""
     with SimThread(sim_options("tcp", tmp_path)) as sim:
         specs = [MeterSpec("m1", parse_address(url(sim.endpoints[0], 1)), RX380)]
         poller = BusPoller(specs, link=CountingLink(specs[0].address))
@@ -143,3 +143,28 @@ def test_json_shows_the_reading_that_was_compared(tmp_path):
         assert audit.check(sim.ledger)[1] == []
         reading.values["voltage_l1"] += 0.1
         assert "voltage_l1" in json.dumps(audit.check(sim.ledger)[1])
+
+
+def test_a_modbus_tcp_reply_with_transaction_id_0_is_not_taken():
+    """pymodbus skips a wrong transaction id but lets 0 through: a gateway that zeroes it (or a
+    stale reply that carries 0) would answer any request."""
+    async def go():
+        async def serve(reader, writer):
+            while True:
+                head = await reader.readexactly(7)
+                pdu = await reader.readexactly(int.from_bytes(head[4:6], "big") - 1)
+                count = int.from_bytes(pdu[3:5], "big")
+                reply = bytes([4, 2 * count]) + bytes(2 * count)
+                writer.write(b"\x00\x00\x00\x00" + (len(reply) + 1).to_bytes(2, "big") + head[6:7] + reply)
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        link = CountingLink(parse_address(f"tcp://127.0.0.1:{port}/1?timeout={TIMEOUT}"))
+        await link.open()
+        try:
+            with pytest.raises(BadFrame, match="garbled reply: transaction id 0"):
+                await link.read(4, 1, 4002, 38, TIMEOUT)
+        finally:
+            link.close()
+            server.close()
+    asyncio.run(go())
