@@ -7,9 +7,10 @@ pymodbus's own retries and reconnects are switched off: the bus poller decides b
 pymodbus 3.16.1 checks a reply's unit id and (Modbus TCP) a non-zero transaction id, but not its
 function code: an FC 3 frame answering an FC 4 request is returned as the answer, and on RTU the
 first CRC-valid frame from the unit is taken, whatever request it answers. So every reply is
-checked here (function code, unit, transaction id, byte count), and after a timeout an RTU line
-is held quiet for one more timeout, so a late reply drains away instead of answering the next
-request (RTU frames carry nothing that says which request they answer).
+checked here (function code, unit, transaction id, byte count), and after a timeout the next RTU
+request to the same unit waits one more timeout, so a late reply drains away instead of answering
+it (RTU frames carry nothing that says which request they answer; another unit's late reply is
+told apart by its unit id, so a scan of 247 ids is not slowed down).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class ModbusLink:
         self.address = address
         self._client: AsyncModbusSerialClient | AsyncModbusTcpClient | None = None
         self._rx_seen = False
-        self._quiet_until = 0.0  # RTU: nothing is sent before this (monotonic), see read()
+        self._quiet_until: dict[int, float] = {}  # RTU: unit -> nothing sent to it before (monotonic)
 
     @property
     def is_open(self) -> bool:
@@ -105,7 +106,7 @@ class ModbusLink:
         if client is None or not client.connected:
             raise LinkError(f"{self.address.bus} is not open")
         rtu = self.address.scheme != "tcp"
-        wait = self._quiet_until - time.monotonic()
+        wait = self._quiet_until.get(unit, 0.0) - time.monotonic()
         if rtu and wait > 0:
             await asyncio.sleep(wait)  # a late reply to the timed-out request lands and is dropped
         client.ctx.comm_params.timeout_connect = timeout  # per request: scan uses short timeouts
@@ -118,7 +119,7 @@ class ModbusLink:
             if not client.connected:
                 raise LinkError(f"{self.address.bus} lost during a request") from None
             if rtu:
-                self._quiet_until = time.monotonic() + timeout
+                self._quiet_until[unit] = time.monotonic() + timeout
             if self._rx_seen:
                 raise BadFrame(f"no valid reply within {timeout:g} s (bytes arrived but not a valid frame)") from None
             raise NoAnswer(f"no answer within {timeout:g} s") from None
