@@ -53,6 +53,22 @@ class Audit:
         unit = next(m.spec.address.unit for m in self.poller._meters if m.spec.name == reading.meter)
         self.taken.append((reading, unit, link.sent[unit]))
 
+    def visible_resets(self, ledger: dict[int, list[Served]]) -> int:
+        """Counter resets the readings show: a reset between two readings of a unit after which a
+        counter is lower than before (a reset from 0 to 0 shows nothing)."""
+        last: dict[int, tuple[Reading, int]] = {}
+        seen = 0
+        for reading, unit, n in self.taken:
+            if unit in last:
+                before, m = last[unit]
+                drops = [name for name in {*before.values, *before.problems} if name.endswith("energy")
+                         and None not in (_raw(reading, name), _raw(before, name))
+                         and _raw(reading, name) < _raw(before, name)]  # type: ignore[operator]
+                if drops and any(s.reset for s in ledger[unit][m:n]):
+                    seen += 1
+            last[unit] = (reading, n)
+        return seen
+
     def check(self, ledger: dict[int, list[Served]]) -> tuple[int, list[str]]:
         """(values compared, wrong ones described): each value of a reading must be the decoding
         of the true reply to the last request sent to that unit before the reading was taken."""
@@ -75,3 +91,10 @@ class Audit:
                 if got != truth:
                     wrong.append(f"{reading.meter} request {n} {reg.name}: stored {got}, meter sent {truth}")
         return compared, wrong
+
+
+def _raw(reading: Reading, name: str) -> float | None:
+    if name in reading.values:
+        return reading.values[name]
+    p = reading.problems.get(name)
+    return p.raw if p else None

@@ -28,6 +28,7 @@ class Served:
     address: int
     count: int
     words: tuple[int, ...] | None  # the true registers sent (on time or late); None if none were
+    reset: bool = False  # the unit's energy counters were reset just before this request was served
 
     @property
     def true_reply(self) -> bool:

@@ -243,6 +243,7 @@ class Simulator:
             return
         async with link.bus:
             start = max(received, loop.time())  # a queued request goes on the wire after the last
+            resets = self.stats.faults["counter_reset"]
             fault = self._fault(unit)
             reply = b""
             words: list[list[int]] = []
@@ -258,7 +259,8 @@ class Simulator:
             if self.options.record and len(pdu) >= 5:
                 true = tuple(words[0]) if words and fault in (None, "late_reply") else None
                 self.ledger[unit].append(Served(fault, pdu[0], int.from_bytes(pdu[1:3], "big"),
-                                                int.from_bytes(pdu[3:5], "big"), true))
+                                                int.from_bytes(pdu[3:5], "big"), true,
+                                                self.stats.faults["counter_reset"] > resets))
             if self.options.pace:
                 wire = self.wire_time(len(pdu) + 3, len(reply) + 3 if reply else 0)
                 await asyncio.sleep(max(0.0, start + wire - loop.time()))
