@@ -159,7 +159,10 @@ def _checked(reply: object, function: int, unit: int, count: int, tid: int | Non
     if code == function | 0x80:
         raise DeviceRefused(getattr(reply, "exception_code", 0) or 0)
     if code != function:
-        raise BadFrame(f"garbled reply: function code {code} answered a function {function} request")
+        exc = BadFrame(f"garbled reply: function code {code} answered a function {function} request")
+        exc.hint = (f"the meter or gateway answers function {function} with another function code: check the "
+                    "model's function code for these registers and the gateway's register mapping")
+        raise exc
     words = list(getattr(reply, "registers", None) or [])
     if len(words) != count:
         raise BadFrame(f"garbled reply: {2 * len(words)} data bytes, expected {2 * count}")
