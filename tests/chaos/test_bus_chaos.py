@@ -3,7 +3,8 @@ sending every hostile reply kind mixed, over Modbus TCP, RTU over TCP and a pty.
 
 Checks, for every reading: each value is the decoding of the true reply to the very request it
 came from (the simulator keeps a ledger); no reading without a true reply; every true reply
-became a reading; each injected fault cost exactly one failed request, counted by its kind;
+became a reading (or, when it came after the timeout, a counted failure); each injected fault
+cost exactly one failed request, counted by its kind;
 every counter reset was logged once; and polling went on. And a link loss (the simulator closes
 its listener or unplugs its pty) costs the outage plus at most about one poll interval.
 
@@ -35,7 +36,7 @@ from wattlog.sim.hostile import HOSTILE  # noqa: E402
 
 RX380 = get_model("rx380")
 SECONDS = float(os.environ.get("WATTLOG_CHAOS_SECONDS", "8"))
-TIMEOUT = 0.15
+TIMEOUT = 0.2
 INTERVAL = 0.3
 FAILING_KINDS = (*HOSTILE, "bad_crc", "truncated", "no_reply")  # the client must see a failure
 RATES = {**dict.fromkeys(FAILING_KINDS, 0.05), "exception": 0.02, "counter_reset": 0.01}
@@ -100,11 +101,14 @@ def test_bus_chaos(link_kind, tmp_path):
     f = run_chaos(link_kind, SECONDS, tmp_path)
     print(json.dumps(f))
     assert f["wrong_values"] == 0, f["wrong_examples"]
-    assert f["readings"] == f["true_replies"], "every true reply became a reading, nothing else did"
+    # a true reply the client did not take (it came after the timeout: a slow, shared CI machine)
+    # must show as one counted failure; no more than 1 % of requests may go that way
+    late = f["true_replies"] - f["readings"]
+    assert 0 <= late <= max(2, f["requests"] // 100), "every true reply became a reading, nothing else did"
     assert f["cycles"] >= SECONDS / INTERVAL / 3 and f["readings"] >= f["cycles"]  # polling went on
     assert f["faults_failing"] >= 5 and all(f["faults_injected"].get(k) for k in ("wrong_function", "late_reply"))
     # each injected fault cost one failed request of the right kind, and nothing else failed
-    assert f["client_no_answer"] + f["client_garbled"] == f["faults_failing"], f
+    assert f["client_no_answer"] + f["client_garbled"] == f["faults_failing"] + late, f
     assert f["client_refused"] == f["faults_injected"].get("exception", 0)
     assert f["link_errors"] == 0
     assert f["counter_reset_lines"] == f["counter_resets_visible"] <= f["faults_injected"].get("counter_reset", 0)
