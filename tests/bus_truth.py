@@ -70,13 +70,16 @@ class Audit:
         return seen
 
     def check(self, ledger: dict[int, list[Served]]) -> tuple[int, list[str]]:
-        """(values compared, wrong ones described): each value of a reading must be the decoding
+        """(values compared, each wrong value described): each value of a reading must be the decoding
         of the true reply to the last request sent to that unit before the reading was taken."""
         compared, wrong = 0, []
         for reading, unit, n in self.taken:
             served = ledger[unit][n - 1] if 0 < n <= len(ledger[unit]) else None
-            if served is None or not served.true_reply:
-                wrong.append(f"{reading.meter}: request {n} got {served and served.fault}, yet a reading was taken")
+            if served is None or not served.true_reply:  # every value of it is one the meter did not send
+                values = {**reading.values, **{k: p.raw for k, p in reading.problems.items() if p.raw is not None}}
+                compared += len(values)
+                wrong += [f"{reading.meter}: request {n} got {served and served.fault}, yet {name} = {v} "
+                          "was taken" for name, v in values.items()]
                 continue
             (block,) = self.poller.plan_of(reading.meter)
             assert (block.function, block.address, block.count) == (served.function, served.address, served.count)

@@ -52,6 +52,15 @@ class Lines(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def _line_kind(message: str) -> str:
+    for words, kind in (("longer than the", "slow cycle"), ("failures in the last", "summary"),
+                        ("recovered after", "recovery"), ("counter reset", "counter reset"),
+                        ("is offline", "offline"), ("registers ", "episode start")):
+        if words in message:
+            return kind
+    return "other"
+
+
 def run_chaos(link_kind: str, seconds: float, folder: Path, seed: int = 8) -> dict:
     addr = [("127.0.0.1", 0)]
     opts = SimOptions(units=dict(UNITS), tcp=addr if link_kind == "tcp" else [],
@@ -93,6 +102,7 @@ def run_chaos(link_kind: str, seconds: float, folder: Path, seed: int = 8) -> di
         "counter_reset_lines": sum("counter reset" in m for m in lines.messages),
         "counter_resets_visible": audit.visible_resets(ledger),
         "log_lines": len(lines.messages),
+        "log_lines_by_kind": dict(Counter(_line_kind(m) for m in lines.messages)),
     }
 
 
