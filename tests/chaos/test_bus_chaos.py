@@ -145,6 +145,7 @@ def link_loss(link_kind: str, outage: float, interval: float, folder: Path) -> d
             loop.call_later(outage + 8 * interval, stop.set)
             await poller.run(interval, lambda r: seen.append(time.monotonic()), stop)
         asyncio.run(go())
+        seen.append(time.monotonic())  # the end of the run: no reading after the outage is a gap to here
     gap = max(b - a for a, b in zip(seen, seen[1:]))
     return {"link": link_kind, "outage_s": outage, "interval_s": interval, "longest_gap_s": round(gap, 2),
             "data_lost_s": round(gap - interval, 2), "link_errors": poller.stats.link_errors,
