@@ -9,8 +9,6 @@ import re
 import socket
 import time
 
-import pytest
-
 from wattlog.address import parse_address
 from wattlog.errors import BadFrame, NoAnswer
 from wattlog.meters.definition import get_model

@@ -76,9 +76,6 @@ class BusStats:
     last_cycle_seconds: float = 0.0
 
 
-FAILING = ("failing", "offline", "degraded")
-
-
 @dataclass(frozen=True)
 class _Failure:
     block: ReadBlock
