@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlsplit
 
@@ -17,6 +18,9 @@ EXAMPLES = ("tcp://192.168.1.50:502/1", "rtu+tcp://192.168.1.60:4196/2",
             "rtu:///dev/ttyUSB0?unit=1&baud=19200&parity=E&stopbits=1&timeout=1")
 SERIAL_KEYS = {"unit", "baud", "parity", "stopbits", "bytesize", "timeout", "rs485"}
 NET_KEYS = {"timeout"}
+IPV6_FIX = ("put an IPv6 address in square brackets with the port after them, tcp://[fe80::1]:502/1; "
+            "a link-local one takes its interface, tcp://[fe80::1%eth0]:502/1")
+BRACKETED = re.compile(r"\[[^\[\]/]+\](:[^\[\]]*)?")
 BAUDS = (1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200)
 
 
@@ -39,7 +43,8 @@ class MeterAddress:
         """The shared line: meters with the same bus are polled one after another."""
         if self.scheme == "rtu":
             return f"rtu://{self.device}"
-        return f"{self.scheme}://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6
+        return f"{self.scheme}://{host}:{self.port}"
 
     @property
     def line_settings(self) -> tuple[object, ...]:
@@ -71,6 +76,23 @@ def _bad(url: str, why: str) -> AddressError:
                         fix="write it like " + " or ".join(EXAMPLES))
 
 
+def _bad_ipv6(url: str, why: str) -> AddressError:
+    return AddressError(f"bad meter address {url!r}: {why}", fix=IPV6_FIX)
+
+
+def _check_ipv6(url: str, scheme: str) -> None:
+    """A typo in an IPv6 address (a missing bracket, the port inside the brackets, no brackets)
+    gets the IPv6 fix, not urllib's "Invalid IPv6 URL" or a misleading port error."""
+    netloc = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0] if "://" in url else ""
+    if scheme not in ("tcp", "rtu+tcp") or not netloc:
+        return
+    if "[" in netloc or "]" in netloc:
+        if not BRACKETED.fullmatch(netloc):
+            raise _bad_ipv6(url, f"the brackets around the IPv6 address in {netloc!r} do not pair up")
+    elif netloc.count(":") >= 2:
+        raise _bad_ipv6(url, f"{netloc!r} looks like an IPv6 address without square brackets")
+
+
 def _int(url: str, key: str, text: str, lo: int, hi: int) -> int:
     try:
         v = int(text)
@@ -94,7 +116,11 @@ def _timeout(url: str, text: str) -> float:
 def parse_address(url: str) -> MeterAddress:
     """Parse a meter URL; a bad one raises AddressError showing correct examples."""
     url = url.strip()
-    parts = urlsplit(url)
+    _check_ipv6(url, url.split("://", 1)[0].lower())
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # urllib checks the address in brackets
+        raise _bad_ipv6(url, f"not an IPv6 address: {exc}") from None
     scheme = parts.scheme.lower()
     try:
         query = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query)))

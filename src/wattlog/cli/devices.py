@@ -145,7 +145,8 @@ def _endpoint(value: str, option: str) -> tuple[str, int]:
 @click.option("--pace", is_flag=True, help="Delay each reply by its real wire time plus the meter latency.")
 @click.option("--latency-ms", type=float, default=10.0, show_default=True, help="Meter reply latency when pacing.")
 @click.option("--fault", "faults", multiple=True, metavar="KIND=RATE",
-              help="Inject faults: no_reply, bad_crc, exception, truncated, counter_reset, link_down; "
+              help="Inject faults: no_reply, bad_crc, exception, truncated, counter_reset, link_down, and "
+                   "hostile replies wrong_function, other_unit, wrong_count, garbage, late_reply; "
                    "RATE is a probability per request.")
 @click.option("--link-down-seconds", type=float, default=10.0, show_default=True,
               help="How long a link_down fault lasts.")

@@ -3,7 +3,8 @@
 It keeps the silence between frames, retries a failed request a bounded number of times, backs
 off from a meter that stays dead (so it does not eat the healthy meters' bus time), reopens a
 link that vanished (USB adapter unplugged, gateway rebooted), and never stores a value it did
-not read. A failing meter is logged once with its cause, and its recovery once.
+not read. A failing meter is logged once with its cause, and its recovery once; a flapping one
+is summarised (episodes.py). A link that is down is retried at least every poll interval.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from datetime import datetime, timezone
 from ..address import MeterAddress
 from ..errors import ConfigError, DeviceRefused, LinkError, NoAnswer, RequestError
 from ..meters.definition import MeterModel
-from ..reading import MISSING, Problem, Reading, check_plausible
+from ..reading import IMPLAUSIBLE, MISSING, Problem, Reading, check_plausible
 from ..transport import Link, make_link
+from .episodes import WINDOW_S, EpisodeLog
 from .plan import ReadBlock, plan_reads, split_block
 
 log = logging.getLogger("wattlog.poller")
@@ -74,9 +76,6 @@ class BusStats:
     last_cycle_seconds: float = 0.0
 
 
-FAILING = ("failing", "offline", "degraded")
-
-
 @dataclass(frozen=True)
 class _Failure:
     block: ReadBlock
@@ -101,6 +100,7 @@ class _Meter:
     learned_at: float = 0.0
     next_try: float = 0.0
     last_counters: dict[str, float] = field(default_factory=dict)
+    episodes: EpisodeLog = field(default_factory=lambda: EpisodeLog(""))
 
 
 def _check_same_bus(meters: list[MeterSpec]) -> None:
@@ -127,7 +127,8 @@ class BusPoller:
     """Owns one link and polls its meters one request at a time."""
 
     def __init__(self, meters: list[MeterSpec], *, link: Link | None = None, silence: float | None = None,
-                 retries: int = 1, backoff_max: float = 300.0, replan_after: float = 6 * 3600.0) -> None:
+                 retries: int = 1, backoff_max: float = 300.0, replan_after: float = 6 * 3600.0,
+                 summary_window: float = WINDOW_S) -> None:
         if not meters:
             raise ValueError("a bus needs at least one meter")
         _check_same_bus(meters)
@@ -145,13 +146,16 @@ class BusPoller:
         self.link_error = ""
         self._link_next_try = 0.0
         self._link_failures = 0
+        self._interval = 10.0  # the last poll interval: link retries are capped near it
         self._silent_cycles = 0
         self._last_io = 0.0
         self._meters = []
         for spec in meters:
             plan = plan_reads(spec.model.registers, spec.model.max_read, spec.model.max_gap)
             status = MeterStatus(spec.name, spec.address.unit, self.bus, spec.model.model)
-            self._meters.append(_Meter(spec, status, plan, list(plan)))
+            where = f"{spec.name} (unit {spec.address.unit} on {self.bus})"
+            self._meters.append(_Meter(spec, status, plan, list(plan),
+                                       episodes=EpisodeLog(where, summary_window)))
 
     @property
     def meters(self) -> list[MeterStatus]:
@@ -241,8 +245,21 @@ class BusPoller:
         meter.plan = kept
         for name, reason in meter.unsupported.items():
             reading.problems[name] = Problem(MISSING, reason)
+        before = dict(meter.last_counters)
         check_plausible(reading, spec.model, meter.last_counters)
+        self._log_counter_resets(meter, reading, before)
         return (reading if reading.values else None), failure
+
+    def _log_counter_resets(self, meter: _Meter, reading: Reading, before: dict[str, float]) -> None:
+        """A counter that went backwards is flagged in the reading (once, at the drop): say so."""
+        drops = [(n, before[n], p.raw) for n, p in reading.problems.items()
+                 if p.flag == IMPLAUSIBLE and p.raw is not None and n in before and p.raw < before[n]
+                 and p.reason.startswith("counter went backwards")]
+        if drops:
+            spec = meter.spec
+            log.warning("%s (unit %d on %s): counter reset: %s; kept aside, the new values count from here "
+                        "(meter reset or replaced?)", spec.name, spec.address.unit, self.bus,
+                        ", ".join(f"{n} {old:g} → {new:g} {spec.model.by_name[n].unit}" for n, old, new in drops))
 
     def _learn(self, meter: _Meter, block: ReadBlock, exc: DeviceRefused, queue: list[ReadBlock]) -> None:
         """The meter refused `block`: read it in smaller parts now, and from now on."""
@@ -267,13 +284,11 @@ class BusPoller:
             st.readings += 1
             st.last_ok = reading.timestamp
         if failure is None:
-            if st.state in FAILING:
-                log.info("%s recovered after %d failed poll(s)", where, max(st.failures, 1))
+            meter.episodes.ok(f"{where} recovered after {max(st.failures, 1)} failed poll(s)")
             st.state, st.failures, st.last_error, st.hint = "ok", 0, "", ""
             meter.next_try = 0.0
             return
-        if st.state not in FAILING:
-            log.error("%s: %s — %s", where, failure, failure.error.hint)
+        meter.episodes.failed(failure.error, f"{where}: {failure} — {failure.error.hint}")
         st.last_error, st.hint = str(failure), failure.error.hint
         if reading is not None:
             st.state, st.failures = "degraded", 0
@@ -310,7 +325,10 @@ class BusPoller:
     def _link_down(self, error: str) -> None:
         self.stats.link_errors += 1
         self._link_failures += 1
-        self._link_next_try = time.monotonic() + min(2.0 ** (self._link_failures - 1), 30.0)
+        # capped below the poll interval: every cycle tries again, so an outage costs at most
+        # itself plus one interval (a 30 s cap made a 20 s link loss cost 36 s)
+        cap = max(min(self._interval / 2, 30.0), 0.1)
+        self._link_next_try = time.monotonic() + min(2.0 ** (self._link_failures - 1), cap)
         if self.link_state != "down":
             log.error("bus %s: %s; retrying until it comes back", self.bus, error)
         self.link_state, self.link_error = "down", error
@@ -323,6 +341,7 @@ class BusPoller:
                          emit: Callable[[Reading], None] | None = None) -> list[Reading]:
         """Poll every meter that is due, once, in order; emit each reading as it is taken."""
         out: list[Reading] = []
+        self._interval = interval
         if not await self._ensure_link():
             return out
         replies_before, requests_before = self.stats.replies, self.stats.requests

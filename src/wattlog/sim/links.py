@@ -16,6 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
+from .hostile import other_unit
 from .protocol import RtuSplitter, mbap_frame, rtu_frame
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ PIECE_S = 0.5  # the rest of a request split over TCP segments may come this lat
 
 
 def rtu_reply(unit: int, pdu: bytes, fault: str | None) -> bytes:
-    frame = rtu_frame(unit, pdu)
+    frame = rtu_frame(other_unit(unit) if fault == "other_unit" else unit, pdu)
     if fault == "bad_crc":
         return frame[:-2] + bytes([frame[-2] ^ 0xFF, frame[-1]])
     if fault == "truncated":
@@ -37,7 +38,7 @@ def rtu_reply(unit: int, pdu: bytes, fault: str | None) -> bytes:
 def mbap_reply(tid: int, unit: int, pdu: bytes, fault: str | None) -> bytes:
     if fault == "bad_crc":  # TCP has no CRC: a garbled frame, its byte count longer than its data
         pdu = bytes([pdu[0], (pdu[1] + 2) & 0xFF]) + pdu[2:] if len(pdu) > 2 else pdu[:1]
-    frame = mbap_frame(tid, unit, pdu)
+    frame = mbap_frame(tid, other_unit(unit) if fault == "other_unit" else unit, pdu)
     return frame[:len(frame) // 2] if fault == "truncated" else frame
 
 

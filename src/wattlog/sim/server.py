@@ -6,22 +6,22 @@ import asyncio
 import logging
 import random
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any, TypeVar
 
 from ..errors import ConfigError
+from .hostile import HOSTILE, Served, lie, scramble
 from .links import Link, PtyLink, TcpLink
 from .model import DEFAULT_TZ, PROFILES, Site, register_span, sim_clock
 from .protocol import GATEWAY_NO_RESPONSE, answer, exception_pdu
 
 log = logging.getLogger("wattlog.sim")
 
-FAULTS = ("no_reply", "bad_crc", "exception", "truncated", "counter_reset", "link_down")
-REPLY_FAULTS = ("no_reply", "bad_crc", "exception", "truncated")
+FAULTS = ("no_reply", "bad_crc", "exception", "truncated", "counter_reset", "link_down", *HOSTILE)
+REPLY_FAULTS = ("no_reply", "bad_crc", "exception", "truncated", *HOSTILE)
 CHAR_BITS = 11  # 8E1: what a character costs on the RS485 side, even where the link is a pty
 T = TypeVar("T")
 
@@ -44,6 +44,8 @@ class SimOptions:
     tz: str = DEFAULT_TZ
     clock: Callable[[], datetime] | None = None
     gateway_errors: bool = False  # Modbus TCP: answer 0x0B for unknown unit ids instead of silence
+    late_seconds: float = 1.5  # a late_reply fault sends the true reply this long after the request
+    record: bool = False  # keep a ledger of every request's answer (tests: grows without bound)
 
 
 @dataclass
@@ -70,7 +72,7 @@ def _check(o: SimOptions) -> None:
     for lo, hi in o.refuse:
         if lo > hi:
             raise ConfigError(f"refused range {lo}-{hi} is reversed", fix=f"write {hi}-{lo}")
-    if o.baud <= 0 or o.speed <= 0 or o.latency_ms < 0 or o.link_down_seconds <= 0:
+    if o.baud <= 0 or o.speed <= 0 or o.latency_ms < 0 or o.link_down_seconds <= 0 or o.late_seconds <= 0:
         raise ConfigError("baud, speed and link-down seconds must be positive, latency not negative")
     if not 1 <= o.exception_code <= 255:
         raise ConfigError(f"exception code {o.exception_code} out of range", fix="use 1..255, e.g. 4")
@@ -86,9 +88,11 @@ class Simulator:
         self.clock = options.clock or sim_clock(options.speed)
         self.span = register_span()
         self.stats = SimStats()
+        self.ledger: dict[int, list[Served]] = defaultdict(list)  # unit -> answers, if options.record
         self.endpoints: list[str] = []
         self.silence_s = max(3.5 * CHAR_BITS / options.baud, 0.00175)  # Modbus: fixed 1.75 ms above 19200
         self._rng = random.Random(f"wattlog.sim faults {options.seed}")
+        self._noise = random.Random(f"wattlog.sim noise {options.seed}")  # garbage bytes
         self._forced: list[list[Any]] = []  # [kind, unit or None, remaining]
         self._lock = threading.Lock()  # site and injections are also touched from other threads
         self._links: list[Link] = []
@@ -238,19 +242,32 @@ class Simulator:
             return
         async with link.bus:
             start = max(received, loop.time())  # a queued request goes on the wire after the last
+            resets = self.stats.faults["counter_reset"]
             fault = self._fault(unit)
             reply = b""
+            words: list[list[int]] = []
             if fault == "link_down":
                 self._spawn(self.link_down(self.options.link_down_seconds))
             elif fault == "exception":
                 reply = exception_pdu(pdu[0], self.options.exception_code)
             elif fault != "no_reply":
-                reply = answer(pdu, self.span, self.options.refuse, partial(self._read, unit))
+                def read(address: int, count: int) -> list[int]:
+                    words.append(self._read(unit, address, count))
+                    return words[-1]
+                reply = lie(answer(pdu, self.span, self.options.refuse, read), fault)
+            if self.options.record and len(pdu) >= 5:
+                true = tuple(words[0]) if words and fault in (None, "late_reply") else None
+                self.ledger[unit].append(Served(fault, pdu[0], int.from_bytes(pdu[1:3], "big"),
+                                                int.from_bytes(pdu[3:5], "big"), true,
+                                                self.stats.faults["counter_reset"] > resets))
             if self.options.pace:
                 wire = self.wire_time(len(pdu) + 3, len(reply) + 3 if reply else 0)
                 await asyncio.sleep(max(0.0, start + wire - loop.time()))
+            if fault == "late_reply":
+                await asyncio.sleep(max(0.0, start + self.options.late_seconds - loop.time()))
             if reply:
-                send(frame(reply, fault))
+                data = frame(reply, fault)
+                send(scramble(data, self._noise) if fault == "garbage" else data)
                 self.stats.replies[unit] += 1
 
 

@@ -3,6 +3,14 @@
 pymodbus renames arguments between 3.x minor releases (it is pinned to 3.16.1); its errors are
 translated here, once, into wattlog's: NoAnswer, BadFrame, DeviceRefused and LinkError.
 pymodbus's own retries and reconnects are switched off: the bus poller decides both.
+
+pymodbus 3.16.1 checks a reply's unit id and (Modbus TCP) a non-zero transaction id, but not its
+function code: an FC 3 frame answering an FC 4 request is returned as the answer, and on RTU the
+first CRC-valid frame from the unit is taken, whatever request it answers. So every reply is
+checked here (function code, unit, transaction id, byte count), and after a timeout the next RTU
+request to the same unit waits one more timeout, so a late reply drains away instead of answering
+it (RTU frames carry nothing that says which request they answer; another unit's late reply is
+told apart by its unit id, so a scan of 247 ids is not slowed down).
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import asyncio
 import errno
 import logging
 import os
+import time
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
@@ -33,6 +42,7 @@ class ModbusLink:
         self.address = address
         self._client: AsyncModbusSerialClient | AsyncModbusTcpClient | None = None
         self._rx_seen = False
+        self._quiet_until: dict[int, float] = {}  # RTU: unit -> nothing sent to it before (monotonic)
 
     @property
     def is_open(self) -> bool:
@@ -64,6 +74,7 @@ class ModbusLink:
             raise LinkError(await self._why_not_open())
         # Never let pymodbus drop the connection after timeouts: a dead meter is not a dead bus.
         client.set_max_no_responses(1 << 30)
+        _drop_undecodable(client)
         if self.address.scheme == "rtu" and self.address.rs485:
             _enable_rs485(client)
         self._client = client
@@ -94,6 +105,10 @@ class ModbusLink:
         client = self._client
         if client is None or not client.connected:
             raise LinkError(f"{self.address.bus} is not open")
+        rtu = self.address.scheme != "tcp"
+        wait = self._quiet_until.get(unit, 0.0) - time.monotonic()
+        if rtu and wait > 0:
+            await asyncio.sleep(wait)  # a late reply to the timed-out request lands and is dropped
         client.ctx.comm_params.timeout_connect = timeout  # per request: scan uses short timeouts
         call = client.read_input_registers if function == 4 else client.read_holding_registers
         try:
@@ -103,20 +118,55 @@ class ModbusLink:
         except (ModbusException, asyncio.TimeoutError):
             if not client.connected:
                 raise LinkError(f"{self.address.bus} lost during a request") from None
+            if rtu:
+                self._quiet_until[unit] = time.monotonic() + timeout
             if self._rx_seen:
                 raise BadFrame(f"no valid reply within {timeout:g} s (bytes arrived but not a valid frame)") from None
             raise NoAnswer(f"no answer within {timeout:g} s") from None
-        if reply.isError():
-            raise DeviceRefused(getattr(reply, "exception_code", 0) or 0)
-        words = list(reply.registers)
-        if len(words) != count:
-            raise BadFrame(f"reply has {len(words)} registers, asked for {count}")
-        return words
+        return _checked(reply, function, unit, count, None if rtu else client.ctx.request_transaction_id)
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _drop_undecodable(client: AsyncModbusSerialClient | AsyncModbusTcpClient) -> None:
+    """A frame pymodbus cannot decode (say a byte count longer than its data) raises inside its
+    data_received, and asyncio then closes the TCP connection with a traceback in the log: one
+    garbled reply would look like a lost link. Drop those bytes instead; the request then ends
+    as a garbled reply (BadFrame) and the link stays up."""
+    ctx = client.ctx
+    inner = ctx.callback_data
+
+    def callback_data(data: bytes, addr: tuple | None = None) -> int:  # type: ignore[type-arg]
+        try:
+            return inner(data, addr)
+        except ModbusException:
+            return len(data)
+
+    ctx.callback_data = callback_data  # type: ignore[method-assign]
+
+
+def _checked(reply: object, function: int, unit: int, count: int, tid: int | None) -> list[int]:
+    """The registers of a reply that answers this request; BadFrame ("garbled reply") otherwise."""
+    code = getattr(reply, "function_code", None)
+    if unit and getattr(reply, "dev_id", unit) != unit:  # unit 0 on Modbus TCP: any device may answer
+        raise BadFrame(f"garbled reply: unit {getattr(reply, 'dev_id', '?')} answered a request to unit {unit}")
+    if tid is not None and getattr(reply, "transaction_id", tid) != tid:
+        raise BadFrame(f"garbled reply: transaction id {getattr(reply, 'transaction_id', '?')}, "
+                       f"expected {tid}")
+    if code == function | 0x80:
+        raise DeviceRefused(getattr(reply, "exception_code", 0) or 0)
+    if code != function:
+        exc = BadFrame(f"garbled reply: function code {code} answered a function {function} request")
+        exc.hint = (f"the meter or gateway answers function {function} with another function code: check the "
+                    "model's function code for these registers and the gateway's register mapping")
+        raise exc
+    words = list(getattr(reply, "registers", None) or [])
+    if len(words) != count:
+        raise BadFrame(f"garbled reply: {2 * len(words)} data bytes, expected {2 * count}")
+    return words
 
 
 def _enable_rs485(client: AsyncModbusSerialClient) -> None:
