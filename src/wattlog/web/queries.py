@@ -1,0 +1,196 @@
+"""Read-only queries the API needs beyond the Store's: the latest reading per meter, history at a
+resolution chosen for the span (raw, 1 min, or a rollup table), and gaps. Primary-key lookups only."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from ..quantities import QUANTITIES
+from ..store.buckets import aware, from_us, naive_utc, to_us
+from ..store.schema import ROLLUPS, meters, readings, rollup_15m
+
+RESOLUTIONS = ("raw", "1m", "15m", "1h", "1d")
+STEP = {"1m": 60, "15m": 900, "1h": 3600, "1d": 86400}  # nominal seconds (local days vary with DST)
+# The longest span each resolution may cover: a year never returns millions of points.
+MAX_SPAN = {"raw": timedelta(days=2), "1m": timedelta(days=14), "15m": timedelta(days=400),
+            "1h": timedelta(days=1200), "1d": timedelta(days=36600)}
+AUTO = [(timedelta(hours=6), "raw"), (timedelta(days=2), "1m"), (timedelta(days=21), "15m"),
+        (timedelta(days=120), "1h")]
+
+PHASE_V = ("voltage_l1", "voltage_l2", "voltage_l3")
+PHASE_A = ("current_l1", "current_l2", "current_l3")
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+# Each series: its unit, how a raw reading gives one value, and which rollup columns give avg/min/max.
+SERIES: dict[str, dict[str, Any]] = {
+    "power": {"unit": "kW", "label": "real power", "scale": 0.001,
+              "raw": lambda r: r["total_real_power"],
+              "rollup": {"avg": "power_avg", "min": "power_min", "max": "power_max"}},
+    "voltage": {"unit": "V", "label": "phase voltage (mean of L1-L3)", "scale": 1.0,
+                "raw": lambda r: _mean([r[k] for k in PHASE_V if r[k] is not None]),
+                "rollup": {"avg": "voltage_avg", "min": "voltage_min", "max": "voltage_max"}},
+    "current": {"unit": "A", "label": "highest phase current", "scale": 1.0,
+                "raw": lambda r: max((r[k] for k in PHASE_A if r[k] is not None), default=None),
+                "rollup": {"max": "current_max"}},
+    "pf": {"unit": "", "label": "power factor", "scale": 1.0,
+           "raw": lambda r: None if r["total_power_factor"] is None else abs(r["total_power_factor"]),
+           "rollup": {"avg": "pf_avg", "min": "pf_min"}},
+    "frequency": {"unit": "Hz", "label": "frequency", "scale": 1.0,
+                  "raw": lambda r: r["frequency"],
+                  "rollup": {"min": "freq_min", "max": "freq_max"}},
+    "energy": {"unit": "kWh", "label": "energy per interval", "scale": 1.0, "raw": None,
+               "rollup": {"sum": "energy_kwh"}},
+}
+
+
+def choose_resolution(span: timedelta, series: str) -> str:
+    for limit, res in AUTO:
+        if span <= limit:
+            return "15m" if series == "energy" and res in ("raw", "1m") else res
+    return "1d"
+
+
+def meter_id(conn: Any, site: str, name: str) -> int | None:
+    return conn.execute(select(meters.c.id).where(meters.c.site == site, meters.c.name == name)).scalar()
+
+
+def latest(store: Any, names: list[str]) -> dict[str, dict[str, Any]]:
+    """The newest stored reading of each meter: {"timestamp" (aware UTC), values, flags}."""
+    out: dict[str, dict[str, Any]] = {}
+    cols = [readings.c[q] for q in QUANTITIES]
+    with store.engine.connect() as conn:
+        ids = {r.name: r.id for r in conn.execute(select(meters.c.id, meters.c.name).where(meters.c.site == store.site))}
+        for name in names:
+            if name not in ids:
+                continue
+            row = conn.execute(select(readings.c.ts, readings.c.flags, *cols).where(readings.c.meter_id == ids[name])
+                               .order_by(readings.c.ts.desc()).limit(1)).first()
+            if row is None:
+                continue
+            m = row._mapping
+            out[name] = {"timestamp": aware(row.ts), "values": {q: m[q] for q in QUANTITIES if m[q] is not None},
+                         "flags": row.flags}
+    return out
+
+
+def history(store: Any, meter: str, series: str, start: datetime, end: datetime, resolution: str) -> dict[str, Any]:
+    """Columnar points of one series: {"t": [aware datetimes], "avg"/"min"/"max"/"sum": [...]}. A None
+    row marks a gap (a missing bucket, or raw readings further apart than the store's gap)."""
+    spec = SERIES[series]
+    lo, hi = naive_utc(start), naive_utc(end)
+    with store.engine.connect() as conn:
+        mid = meter_id(conn, store.site, meter)
+        if mid is None:
+            return {"t": []}
+        if resolution in ("raw", "1m"):
+            return _raw(conn, store, mid, spec, lo, hi, resolution)
+        return _rollup(conn, store, mid, spec, lo, hi, resolution)
+
+
+def _raw(conn: Any, store: Any, mid: int, spec: dict[str, Any], lo: datetime, hi: datetime,
+         resolution: str) -> dict[str, Any]:
+    wanted = sorted({"total_real_power", "total_power_factor", "frequency", *PHASE_V, *PHASE_A})
+    query = (select(readings.c.ts, *(readings.c[c] for c in wanted))
+             .where(readings.c.meter_id == mid, readings.c.ts >= lo, readings.c.ts < hi).order_by(readings.c.ts))
+    get, scale = spec["raw"], spec["scale"]
+    gap = store.rules.gap / 1e6
+    t: list[datetime] = []
+    v: list[float | None] = []
+    if resolution == "raw":
+        prev: datetime | None = None
+        for row in conn.execute(query):
+            if prev is not None and (row.ts - prev).total_seconds() > gap:
+                t.append(prev + timedelta(seconds=gap))  # a null point: the line breaks here
+                v.append(None)
+            value = get(row._mapping)
+            t.append(row.ts)
+            v.append(None if value is None else value * scale)
+            prev = row.ts
+        return {"t": [aware(x) for x in t], "avg": v}
+    # 1 minute: avg / min / max of the raw values in each minute, every minute of the span present
+    buckets: dict[datetime, list[float]] = {}
+    for row in conn.execute(query):
+        value = get(row._mapping)
+        if value is not None:
+            buckets.setdefault(row.ts.replace(second=0, microsecond=0), []).append(value * scale)
+    if not buckets:
+        return {"t": []}
+    first, last = min(buckets), max(buckets)
+    out: dict[str, Any] = {"t": [], "avg": [], "min": [], "max": []}
+    m = first
+    while m <= last:
+        vals = buckets.get(m)
+        out["t"].append(aware(m))
+        out["avg"].append(sum(vals) / len(vals) if vals else None)
+        out["min"].append(min(vals) if vals else None)
+        out["max"].append(max(vals) if vals else None)
+        m += timedelta(minutes=1)
+    return out
+
+
+def _rollup(conn: Any, store: Any, mid: int, spec: dict[str, Any], lo: datetime, hi: datetime,
+            period: str) -> dict[str, Any]:
+    table = ROLLUPS[period]
+    keys = spec["rollup"]
+    query = (select(table.c.start, table.c.covered_s, table.c.samples, *(table.c[c] for c in keys.values()))
+             .where(table.c.meter_id == mid, table.c.start >= lo, table.c.start < hi).order_by(table.c.start))
+    scale = spec["scale"] if "sum" not in keys else 1.0
+    out: dict[str, Any] = {"t": [], **{k: [] for k in keys}}
+    expected: datetime | None = None
+    for row in conn.execute(query):
+        if expected is not None and row.start > expected:  # a missing bucket: break the line
+            out["t"].append(aware(expected))
+            for k in keys:
+                out[k].append(None)
+        out["t"].append(aware(row.start))
+        empty = not row.samples and not row.covered_s
+        for k, c in keys.items():
+            value = row._mapping[c]
+            out[k].append(None if value is None or empty else value * scale)
+        expected = _end(store, period, row.start)
+    return out
+
+
+def _end(store: Any, period: str, start: datetime) -> datetime:
+    if period in ("15m", "1h"):
+        return start + timedelta(seconds=STEP[period])
+    s = to_us(start)
+    return from_us(store.rules.buckets.span(period, s, s + 1)[1])
+
+
+def gaps(store: Any, start: datetime, end: datetime, min_seconds: float = 60.0) -> list[dict[str, Any]]:
+    """Stretches without data per meter in [start, end): from the 15-minute rollups' gap seconds,
+    consecutive gapped quarters merged. {"meter", "start", "end" (aware UTC), "seconds"}."""
+    lo, hi = naive_utc(start), naive_utc(end)
+    out: list[dict[str, Any]] = []
+    with store.engine.connect() as conn:
+        ids = {r.id: r.name for r in conn.execute(select(meters.c.id, meters.c.name).where(meters.c.site == store.site))}
+        for mid, name in sorted(ids.items(), key=lambda kv: kv[1]):
+            query = (select(rollup_15m.c.start, rollup_15m.c.gap_s)
+                     .where(rollup_15m.c.meter_id == mid, rollup_15m.c.start >= lo, rollup_15m.c.start < hi,
+                            rollup_15m.c.gap_s > 0).order_by(rollup_15m.c.start))
+            run: dict[str, Any] | None = None
+            for row in conn.execute(query):
+                if run is not None and row.start <= run["end"]:
+                    run["end"] = row.start + timedelta(minutes=15)
+                    run["seconds"] += row.gap_s
+                    continue
+                if run is not None and run["seconds"] >= min_seconds:
+                    out.append(run)
+                run = {"meter": name, "start": row.start, "end": row.start + timedelta(minutes=15), "seconds": row.gap_s}
+            if run is not None and run["seconds"] >= min_seconds:
+                out.append(run)
+    for g in out:
+        g["start"], g["end"] = aware(g["start"]), aware(g["end"])
+    return sorted(out, key=lambda g: g["start"], reverse=True)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
