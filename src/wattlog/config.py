@@ -91,6 +91,7 @@ class Config:
     tariff: str | None = None  # the site's tariff (a shipped name or a file), from [tariff]
     what_if: str | None = None
     tariff_dirs: list[Path] = field(default_factory=list)
+    web: Any = None  # web.options.WebOptions, from [web] (dashboard address, login)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -201,7 +202,7 @@ class _Checker:
 
 
 TOP = {"site", "intervals", "meter_definitions", "buses", "meters", "databases", "csv", "mqtt", "spool",
-       "log", "reports", "tariff"}
+       "log", "reports", "tariff", "web"}
 
 
 def _database(c: _Checker, entry: dict[str, Any], i: int) -> DatabaseConfig | None:
@@ -384,6 +385,7 @@ def parse_config(data: dict[str, Any], path: str, base: Config | None = None) ->
     if cfg.log_level not in ("debug", "info", "warning", "error"):
         c.fail("log.level", f"unknown level {cfg.log_level!r}", "use debug, info, warning or error")
     _reports(c, data, cfg)
+    _web(c, data, cfg)
     if c.problems:
         raise ConfigProblems(c.problems)
     return cfg
@@ -421,6 +423,15 @@ def _reports(c: _Checker, data: dict[str, Any], cfg: Config) -> None:
                    exc.fix or "docs/tariffs.md lists the shipped tariffs")
             continue
         setattr(cfg, "tariff" if key == "name" else "what_if", value)
+
+
+def _web(c: _Checker, data: dict[str, Any], cfg: Config) -> None:
+    """[web]: checked by wattlog.web.options (the dashboard's own rules)."""
+    from .web.options import parse_web
+
+    cfg.web, problems = parse_web(c.table(data, "web"), c.resolve)
+    for key, problem, fix in problems:
+        c.fail(key, problem, fix)
 
 
 def load_config(path: str | Path) -> Config:

@@ -1,8 +1,15 @@
-"""The web dashboard and REST API: an ASGI app over an open store (and, in the service, the live state)."""
+"""The web dashboard and REST API: an ASGI app over an open store (and, in the service, the live state).
+
+Kept light: `wattlog.web.options` (read by the config) must not pull in FastAPI.
+"""
 
 from __future__ import annotations
 
-from .app import create_app
-from .context import SiteContext
+from typing import Any
 
-__all__ = ["SiteContext", "create_app"]
+
+def create_app(*args: Any, **kwargs: Any) -> Any:
+    """See wattlog.web.app.create_app."""
+    from .app import create_app as make
+
+    return make(*args, **kwargs)

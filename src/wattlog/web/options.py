@@ -111,3 +111,16 @@ def parse_web(table: dict[str, Any], resolve: Any = Path) -> tuple[WebOptions, l
                          f"run `wattlog web-password`, put the line in a file named by password_file (or in ${HASH_ENV}); "
                          "or listen on 127.0.0.1"))
     return options, problems
+
+
+def with_cli(base: WebOptions | None, listen: str | None, no_web: bool) -> WebOptions:
+    """The config's [web] with --web HOST:PORT / --no-web applied (ValueError for a bad HOST:PORT)."""
+    from dataclasses import replace
+
+    options = base or WebOptions(password_hash=password_hash())
+    if no_web:
+        return replace(options, enabled=False)
+    if listen:
+        host, port = parse_listen(listen)
+        options = replace(options, enabled=True, host=host, port=port)
+    return options
