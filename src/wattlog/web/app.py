@@ -37,6 +37,7 @@ def create_app(store: Any = None, *, site: str = "", timezone: str = "", setting
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.stopping = asyncio.Event()
+        app.state.loop = asyncio.get_running_loop()  # WebServer.stop() ends the event streams through it
         task = asyncio.create_task(_watch(app))
         try:
             yield

@@ -15,5 +15,5 @@
         d.gaps.map((g) => [g.meter, W.day(g.start) + " " + W.time(g.start), W.time(g.end), W.num(g.seconds / 60, 0, "min")]))
       : W.el("p", { class: "note", text: "No gaps." }));
   }
-  W.ready.then(() => { load(); setInterval(load, 15000); });
+  W.ready.then(() => { load(); setInterval(load, 5000); });
 })();
