@@ -102,7 +102,22 @@ def test_now_follows_the_polls_and_equals_the_stored_readings(browser, service):
     page.close()
 
 
+def wait_stored(service, n: int = 3) -> None:
+    """Until the database holds n readings of the office meter (the spool delivers them)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with sqlite3.connect(service["db"]) as conn:
+            try:
+                if conn.execute("SELECT count(*) FROM readings").fetchone()[0] >= 3 * n:
+                    return
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.3)
+    raise AssertionError("the service stored no readings")
+
+
 def test_meter_chart_heatmap_and_demand_draw(browser, service):
+    wait_stored(service)
     page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 900})
     page.goto(service["base"] + "/meter?meter=office&range=1")
     page.wait_for_selector('body[data-drawn="1"]', timeout=20000)

@@ -30,6 +30,8 @@ W.money = function (text, currency) { // exact decimal strings from the API: onl
   const grouped = i.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   return (neg ? "−" : "") + (currency ? currency + " " : "") + grouped + (f !== undefined ? "." + f : "");
 };
+W.kwh = (v) => W.num(v, v === null || v === undefined || Math.abs(v) < 10 ? 2 : Math.abs(v) < 1000 ? 1 : 0);
+W.hm = (iso) => iso ? new Intl.DateTimeFormat(undefined, { timeZone: W.tz(), hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(iso)) : "—";
 W.tz = () => (W.info && W.info.timezone) || undefined;
 W.time = function (iso, withDate) {
   if (!iso) return "—";

@@ -12,7 +12,7 @@
     const cards = [];
     const b = d.block, target = d.target_kw;
     const run = card("Running " + d.window_min + "-minute block", W.num(b.projected_kw, 1, "kW"),
-      W.el("p", { text: W.time(b.start) + "–" + W.time(b.end) + " · " + W.num(b.kwh_so_far, 2, "kWh") + " so far · now " + W.num(b.kw_now, 1, "kW") }),
+      W.el("p", { text: W.hm(b.start) + "–" + W.hm(b.end) + " · " + W.num(b.kwh_so_far, 2, "kWh") + " so far · now " + W.num(b.kw_now, 1, "kW") }),
       W.el("p", { class: "note", text: "heading for (if the rest of the block runs at the kW now) · site = " + b.source }));
     if (target) {
       const pct = Math.min(100, (100 * (b.projected_kw || 0)) / target), bar = W.el("span"); bar.style.width = pct.toFixed(1) + "%";
@@ -23,7 +23,7 @@
     cards.push(run);
     const pk = d.peak;
     cards.push(pk ? card("Peak this month (" + d.month + ")", W.num(pk.kw, 1, "kW"),
-      W.el("p", { text: W.day(pk.start) + " " + W.time(pk.start) + "–" + W.time(pk.end) + (pk.complete ? "" : " (a gap in the block: may be higher)") }),
+      W.el("p", { text: W.day(pk.start) + " " + W.hm(pk.start) + "–" + W.hm(pk.end) + (pk.complete ? "" : " (a gap in the block: may be higher)") }),
       W.table([{ label: "location", text: true }, { label: "kW" }, { label: "share" }],
         pk.coincident.map((s) => [s.location, W.num(s.kw, 1), s.share_pct === null ? "—" : W.num(s.share_pct, 1) + " %"])))
       : card("Peak this month (" + d.month + ")", "—", W.el("p", { class: "note", text: "No complete block yet." })));

@@ -8,9 +8,6 @@
   const SERIES = { avg: ["average", 0], min: ["lowest", 2], max: ["highest", 3], sum: ["energy", 0] };
   let plots = [];
 
-  function fmtTime(u, ts) {
-    return new Intl.DateTimeFormat(undefined, { timeZone: W.tz(), hour: "2-digit", minute: "2-digit", day: "numeric", month: "short", hour12: false }).format(new Date(ts * 1000));
-  }
   function draw(box, data, digits) {
     const xs = data.t.map((t) => new Date(t).getTime() / 1000);
     const keys = Object.keys(data.series).filter((k) => data.series[k].some((v) => v !== null));
@@ -18,11 +15,11 @@
     const unit = data.unit ? " " + data.unit : "";
     const opts = {
       width: Math.max(Math.min(box.clientWidth, 1400), 240), height: 220, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), W.tz()),
-      series: [{ label: "time", value: fmtTime }].concat(keys.map((k) => ({
+      series: [{ label: "time" }].concat(keys.map((k) => ({
         label: SERIES[k][0], stroke: W.palette[SERIES[k][1]], width: k === "avg" || k === "sum" ? 2 : 1,
         dash: k === "min" || k === "max" ? [4, 3] : undefined, spanGaps: false,
         value: (u, v) => W.num(v, digits) + unit }))),
-      axes: [{ values: (u, splits) => splits.map((s) => fmtTime(u, s)) }, { values: (u, splits) => splits.map((s) => W.num(s, digits)), size: 60 }],
+      axes: [{}, { size: 64 }],  // uPlot's own time ticks (in the site's zone via tzDate) and number format
       cursor: { drag: { x: true, y: false } },
       legend: { live: true },
     };
@@ -39,7 +36,7 @@
       charts.append(box);
       try {
         const data = await W.api("history", { meter: meterSel.value, quantity: q, start: start.toISOString(), end: end.toISOString() });
-        box.append(W.el("h3", { text: title + " — " + data.label + (data.unit ? " (" + data.unit + ")" : "") + ", " + data.resolution + " resolution" }));
+        box.append(W.el("h3", { text: title + (data.unit ? " (" + data.unit + ")" : "") + " · " + data.label + " · " + data.t.length.toLocaleString() + " points at " + data.resolution }));
         if (typeof uPlot === "undefined") { box.append(W.el("p", { class: "empty", text: data.t.length + " points (charts are off)" })); continue; }
         const p = draw(box, data, digits);
         if (p) plots.push(p);

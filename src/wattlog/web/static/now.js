@@ -38,7 +38,7 @@
           W.el("dd", { "data-q": "pf", text: W.num(v.total_power_factor === undefined ? null : v.total_power_factor, 2) }),
           W.el("dt", { text: "Hz" }), W.el("dt", { text: "kWh today" }), W.el("dt", { text: "Cost today" }),
           W.el("dd", { "data-q": "hz", text: W.num(v.frequency === undefined ? null : v.frequency, 2) }),
-          W.el("dd", { "data-q": "kwh", text: W.num(m.kwh_today, 1) + (m.kwh_today_partial ? "*" : "") }),
+          W.el("dd", { "data-q": "kwh", text: W.kwh(m.kwh_today) + (m.kwh_today_partial ? "*" : "") }),
           W.el("dd", { "data-q": "cost", text: cost ? W.money(cost) : "—" })),
         st === "ok" ? null : W.el("div", { class: "problem", role: "status", text: words(m, st) }),
         W.el("div", { class: "when", "data-q": "ts", "data-ts": m.timestamp || "", text: m.timestamp ? "read " + W.time(m.timestamp, true) : "never read" })));
@@ -46,7 +46,7 @@
     tiles.replaceChildren(...out);
     const cur = W.info && W.info.currency;
     totals.replaceChildren(W.el("span", {}, "Site now ", W.el("b", { text: W.num(kw, 2) }), " kW"),
-      W.el("span", {}, "Today ", W.el("b", { text: W.num(kwh, 1) }), " kWh"),
+      W.el("span", {}, "Today ", W.el("b", { text: W.kwh(kwh) }), " kWh"),
       cur ? W.el("span", { class: "note", text: "cost: estimate with " + W.info.tariff + " (" + cur + ")" }) : null);
   }
   function connect() {

@@ -16,7 +16,7 @@
     rankBox.replaceChildren(W.table([{ label: "location", text: true }, { label: "kWh" }, { label: "share" }, { label: "", text: true }],
       r.rows.map((x) => {
         const bar = W.el("div", { class: "bar" }); bar.style.width = Math.max(0, (100 * x.kwh) / top).toFixed(1) + "%";
-        return [x.location + (x.flag ? " (" + x.flag + ")" : ""), W.num(x.kwh, 1), x.share_pct === null ? "—" : W.num(x.share_pct, 1) + " %", x.kind === "location" ? bar : ""];
+        return [x.location + (x.flag ? " (" + x.flag + ")" : ""), W.kwh(x.kwh), x.share_pct === null ? "—" : W.num(x.share_pct, 1) + " %", x.kind === "location" ? bar : ""];
       })));
     if (r.header.notes.length) rankBox.append(...r.header.notes.map((n) => W.el("p", { class: "note", text: n })));
   }
@@ -40,7 +40,7 @@
       });
       t.append(body);
       heatBox.append(W.el("h3", { text: m.location }), W.el("div", { class: "scroll" }, t),
-        W.el("div", { class: "legend" }, W.el("span", { text: "0" }), W.el("span", { class: "ramp" }), W.el("span", { text: W.num(max, 1) + " kWh per hour" }),
+        W.el("div", { class: "legend" }, W.el("span", { text: "0" }), W.el("span", { class: "ramp" }), W.el("span", { text: W.kwh(max) + " kWh per hour" }),
           W.el("span", { text: "· striped: no data · dashed: a gap in that hour" })));
     }
     if (!h.maps.length) heatBox.append(W.el("p", { class: "note", text: "No data in this period." }));
