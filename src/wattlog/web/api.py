@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
@@ -71,28 +71,37 @@ def locations(request: Request, site: str | None = SiteQuery) -> list[dict[str, 
     return list(out.values())
 
 
+async def _snapshot(ctx: SiteContext) -> list[dict[str, Any]]:
+    """In the service the live state is in memory: answered on the web loop, no thread hand-off (the
+    store's meter list is re-read every 10 s); read-only, the store is asked in the thread pool."""
+    if ctx.live is not None and ctx._meters is not None:
+        return snapshot(ctx)
+    return await run_in_threadpool(snapshot, ctx)
+
+
 @router.get("/latest", summary="The latest reading of every meter, with status ok / stale / error / unknown")
-def latest(request: Request, site: str | None = SiteQuery) -> dict[str, Any]:
+async def latest(request: Request, site: str | None = SiteQuery) -> dict[str, Any]:
     ctx = site_of(request, site)
-    return {"site": ctx.name, "time": ctx.local(datetime.now(timezone.utc)), "meters": snapshot(ctx)}
+    return {"site": ctx.name, "time": ctx.local(datetime.now(timezone.utc)), "meters": await _snapshot(ctx)}
 
 
 @router.get("/latest/{meter}", summary="The latest reading of one meter")
-def latest_one(request: Request, meter: str, site: str | None = SiteQuery) -> dict[str, Any]:
+async def latest_one(request: Request, meter: str, site: str | None = SiteQuery) -> dict[str, Any]:
     ctx = site_of(request, site)
-    for row in snapshot(ctx):
+    for row in await _snapshot(ctx):
         if row["meter"] == meter:
             return row
     raise HTTPException(404, f"no meter {meter!r} at site {ctx.name!r}")
 
 
-@router.get("/history", summary="One quantity of one meter over [start, end), at a resolution for the span")
+@router.get("/history", summary="One quantity of one meter over [start, end), at a resolution for the span",
+            response_class=Response, responses={200: {"content": {"application/json": {}}}})
 def history(request: Request, meter: str = Query(..., max_length=64),
             quantity: Literal["power", "voltage", "current", "pf", "frequency", "energy"] = "power",
             start: str | None = Query(None, description="ISO 8601; a naive time is site-local (default: end - 24 h)"),
             end: str | None = Query(None, description="ISO 8601 (default: now)"),
             resolution: Literal["auto", "raw", "1m", "15m", "1h", "1d"] = "auto",
-            site: str | None = SiteQuery) -> dict[str, Any]:
+            site: str | None = SiteQuery) -> Response:
     ctx = site_of(request, site)
     hi = parse_time(end, ctx.tz, "end") or datetime.now(timezone.utc)
     lo = parse_time(start, ctx.tz, "start") or hi - timedelta(hours=24)
@@ -107,12 +116,20 @@ def history(request: Request, meter: str = Query(..., max_length=64),
         raise HTTPException(422, "energy comes from the rollups: use 15m, 1h, 1d or auto")
     if meter not in {m["name"] for m in meters_of(ctx)}:
         raise HTTPException(404, f"no meter {meter!r} at site {ctx.name!r}")
-    data = queries.history(ctx.store, meter, quantity, lo, hi, res)
-    spec = queries.SERIES[quantity]
-    tz = ctx.tz
-    return {"site": ctx.name, "meter": meter, "quantity": quantity, "label": spec["label"], "unit": spec["unit"],
-            "resolution": res, "start": ctx.local(lo), "end": ctx.local(hi),
-            "t": [t.astimezone(tz).isoformat(timespec="seconds") for t in data.pop("t")], "series": data}
+    key = (ctx.name, meter, quantity, res, queries.floor15(lo), queries.floor15(hi))
+
+    def make() -> bytes:
+        data = queries.history(ctx.store, meter, quantity, lo, hi, res)
+        times, naive = data.pop("t"), data.pop("naive", True)
+        spec = queries.SERIES[quantity]
+        body = {"site": ctx.name, "meter": meter, "quantity": quantity, "label": spec["label"], "unit": spec["unit"],
+                "resolution": res, "start": ctx.local(lo), "end": ctx.local(hi),
+                "t": queries.iso_local(times, ctx.tz, naive), "series": data}
+        return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+
+    # many phones on one chart ask for the same thing: kept a few seconds (raw: never older than a poll)
+    body = request.app.state.history_cache.get(key, min(ctx.poll, 10.0) if res in ("raw", "1m") else 10.0, make)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/buses", summary="Per-bus poller statistics (empty when serving read-only)")

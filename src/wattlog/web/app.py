@@ -17,6 +17,7 @@ from .events import EventLog
 from .guard import Guard
 from .login import Attempts, Sessions
 from .pages import STATIC
+from .queries import TtlCache
 
 
 def create_app(store: Any = None, *, site: str = "", timezone: str = "", settings: Any = None, tariff: Any = None,
@@ -50,6 +51,7 @@ def create_app(store: Any = None, *, site: str = "", timezone: str = "", setting
                               "Times are ISO 8601 with the site's UTC offset; money is an exact decimal string.")
     app.state.sites = {c.name: c for c in contexts}
     app.state.events = EventLog()
+    app.state.history_cache = TtlCache()
     app.state.stopping = asyncio.Event()
     app.state.sessions = Sessions() if password_hash else None
     app.state.attempts = Attempts()

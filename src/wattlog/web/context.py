@@ -3,6 +3,7 @@ and inside the service the live state and the bus pollers."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,6 +30,7 @@ class SiteContext:
     demand_target_kw: float | None = None
     started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     paused: Callable[[], bool] | None = None
+    _meters: tuple[float, list[dict[str, Any]]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.name = self.name or self.store.site
@@ -44,6 +46,13 @@ class SiteContext:
     def stale_after(self) -> float:
         """Seconds after which a reading is no longer shown as current."""
         return max(3 * self.poll, 30.0)
+
+    def stored_meters(self, max_age: float = 10.0) -> list[dict[str, Any]]:
+        """The store's meters, re-read at most every `max_age` seconds (every /latest and stream tick needs them)."""
+        now = time.monotonic()
+        if self._meters is None or now - self._meters[0] > max_age:
+            self._meters = (now, self.store.meters())
+        return self._meters[1]
 
     def statuses(self) -> dict[str, Any]:
         return {st.name: st for p in self.pollers for st in list(p.meters)}

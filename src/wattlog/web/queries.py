@@ -81,7 +81,7 @@ def latest(store: Any, names: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def history(store: Any, meter: str, series: str, start: datetime, end: datetime, resolution: str) -> dict[str, Any]:
-    """Columnar points of one series: {"t": [aware datetimes], "avg"/"min"/"max"/"sum": [...]}. A None
+    """Columnar points of one series: {"t": [naive-UTC datetimes], "naive": True, "avg"/"min"/"max"/"sum": [...]}. A None
     row marks a gap (a missing bucket, or raw readings further apart than the store's gap)."""
     spec = SERIES[series]
     lo, hi = naive_utc(start), naive_utc(end)
@@ -111,9 +111,9 @@ def _raw(conn: Any, store: Any, mid: int, spec: dict[str, Any], lo: datetime, hi
                 v.append(None)
             value = get(row._mapping)
             t.append(row.ts)
-            v.append(None if value is None else value * scale)
+            v.append(None if value is None else round(value * scale, 6))
             prev = row.ts
-        return {"t": [aware(x) for x in t], "avg": v}
+        return {"t": t, "avg": v, "naive": True}
     # 1 minute: avg / min / max of the raw values in each minute, every minute of the span present
     buckets: dict[datetime, list[float]] = {}
     for row in conn.execute(query):
@@ -123,11 +123,11 @@ def _raw(conn: Any, store: Any, mid: int, spec: dict[str, Any], lo: datetime, hi
     if not buckets:
         return {"t": []}
     first, last = min(buckets), max(buckets)
-    out: dict[str, Any] = {"t": [], "avg": [], "min": [], "max": []}
+    out: dict[str, Any] = {"t": [], "avg": [], "min": [], "max": [], "naive": True}
     m = first
     while m <= last:
         vals = buckets.get(m)
-        out["t"].append(aware(m))
+        out["t"].append(m)
         out["avg"].append(sum(vals) / len(vals) if vals else None)
         out["min"].append(min(vals) if vals else None)
         out["max"].append(max(vals) if vals else None)
@@ -138,24 +138,27 @@ def _raw(conn: Any, store: Any, mid: int, spec: dict[str, Any], lo: datetime, hi
 def _rollup(conn: Any, store: Any, mid: int, spec: dict[str, Any], lo: datetime, hi: datetime,
             period: str) -> dict[str, Any]:
     table = ROLLUPS[period]
-    keys = spec["rollup"]
-    query = (select(table.c.start, table.c.covered_s, table.c.samples, *(table.c[c] for c in keys.values()))
+    keys = list(spec["rollup"])
+    query = (select(table.c.start, table.c.covered_s, table.c.samples, *(table.c[spec["rollup"][k]] for k in keys))
              .where(table.c.meter_id == mid, table.c.start >= lo, table.c.start < hi).order_by(table.c.start))
     scale = spec["scale"] if "sum" not in keys else 1.0
-    out: dict[str, Any] = {"t": [], **{k: [] for k in keys}}
+    t: list[datetime] = []
+    cols: list[list[float | None]] = [[] for _ in keys]
+    step = timedelta(seconds=STEP[period]) if period in ("15m", "1h") else None
     expected: datetime | None = None
-    for row in conn.execute(query):
-        if expected is not None and row.start > expected:  # a missing bucket: break the line
-            out["t"].append(aware(expected))
-            for k in keys:
-                out[k].append(None)
-        out["t"].append(aware(row.start))
-        empty = not row.samples and not row.covered_s
-        for k, c in keys.items():
-            value = row._mapping[c]
-            out[k].append(None if value is None or empty else value * scale)
-        expected = _end(store, period, row.start)
-    return out
+    for row in conn.execute(query).all():  # plain tuples: a year of hours is 8,760 rows
+        start = row[0]
+        if expected is not None and start > expected:  # a missing bucket: break the line
+            t.append(expected)
+            for c in cols:
+                c.append(None)
+        t.append(start)
+        empty = not row[2] and not row[1]
+        for i, c in enumerate(cols):
+            value = row[3 + i]
+            c.append(None if value is None or empty else round(value * scale, 6))
+        expected = start + step if step is not None else _end(store, period, start)
+    return {"t": t, **dict(zip(keys, cols)), "naive": True}
 
 
 def _end(store: Any, period: str, start: datetime) -> datetime:
@@ -192,5 +195,66 @@ def gaps(store: Any, start: datetime, end: datetime, min_seconds: float = 60.0) 
     return sorted(out, key=lambda g: g["start"], reverse=True)
 
 
+def iso_local(times: list[datetime], tz: Any, naive: bool) -> list[str]:
+    """ISO 8601 with the site's offset, to the second; `naive`: the times are naive UTC. The offset is
+    looked up once per UTC hour (every zone's offset changes on a quarter hour at most)."""
+    out: list[str] = []
+    offsets: dict[datetime, timedelta] = {}
+    for ts in times:
+        utc = ts if naive else ts.astimezone(timezone.utc).replace(tzinfo=None)
+        key = utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
+        off = offsets.get(key)
+        if off is None:
+            off = offsets[key] = key.replace(tzinfo=timezone.utc).astimezone(tz).utcoffset()
+        local = (utc + off).replace(microsecond=0)
+        minutes = int(off.total_seconds()) // 60
+        sign = "+" if minutes >= 0 else "-"
+        out.append(f"{local.isoformat()}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
+    return out
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def floor15(ts: datetime) -> datetime:
+    """The UTC quarter hour holding `ts` (aware): requests within one quarter share a cache entry."""
+    utc = ts.astimezone(timezone.utc)
+    return utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
+
+
+class TtlCache:
+    """A small least-recently-used cache whose entries expire; one computation per key at a time."""
+
+    def __init__(self, size: int = 64) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self.size = size
+        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._busy: dict[Any, threading.Lock] = {}
+
+    def get(self, key: Any, ttl: float, make: Any) -> Any:
+        import threading
+        import time
+
+        with self._lock:
+            hit = self._items.get(key)
+            if hit and hit[0] > time.monotonic():
+                self._items.move_to_end(key)
+                return hit[1]
+            busy = self._busy.setdefault(key, threading.Lock())
+        with busy:  # a burst of identical requests computes once
+            with self._lock:
+                hit = self._items.get(key)
+                if hit and hit[0] > time.monotonic():
+                    return hit[1]
+            value = make()
+            with self._lock:
+                self._items[key] = (time.monotonic() + ttl, value)
+                self._items.move_to_end(key)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+                self._busy.pop(key, None)
+            return value

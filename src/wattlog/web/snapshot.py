@@ -16,7 +16,7 @@ TILE = ("total_real_power", "voltage_l1", "voltage_l2", "voltage_l3", "current_l
 
 def meters_of(ctx: SiteContext) -> list[dict[str, Any]]:
     """Known meters: the store's, plus any the pollers have that the store has not seen yet."""
-    known = {m["name"]: m for m in ctx.store.meters()}
+    known = {m["name"]: m for m in ctx.stored_meters()}
     for name in ctx.statuses():
         known.setdefault(name, {"name": name, "model": "", "location": None, "tags": {}})
     out = []
