@@ -224,7 +224,9 @@ def floor15(ts: datetime) -> datetime:
 
 
 class TtlCache:
-    """A small least-recently-used cache whose entries expire; one computation per key at a time."""
+    """A small least-recently-used cache whose entries go stale after `ttl` seconds. A stale entry is
+    still served while one background thread recomputes it (at most `ttl` + one computation old), so a
+    phone never waits on a year of rollups that another request is already reading."""
 
     def __init__(self, size: int = 64) -> None:
         import threading
@@ -233,7 +235,7 @@ class TtlCache:
         self.size = size
         self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
-        self._busy: dict[Any, threading.Lock] = {}
+        self._busy: set[Any] = set()
 
     def get(self, key: Any, ttl: float, make: Any) -> Any:
         import threading
@@ -241,20 +243,30 @@ class TtlCache:
 
         with self._lock:
             hit = self._items.get(key)
-            if hit and hit[0] > time.monotonic():
+            if hit is not None:
                 self._items.move_to_end(key)
+                if hit[0] <= time.monotonic() and key not in self._busy:
+                    self._busy.add(key)
+                    threading.Thread(target=self._refresh, args=(key, ttl, make), daemon=True).start()
                 return hit[1]
-            busy = self._busy.setdefault(key, threading.Lock())
-        with busy:  # a burst of identical requests computes once
+        value = make()  # first request for this key: computed here
+        self._put(key, ttl, value)
+        return value
+
+    def _refresh(self, key: Any, ttl: float, make: Any) -> None:
+        try:
+            self._put(key, ttl, make())
+        except Exception:  # noqa: BLE001 — the stale entry stays; the next request tries again
+            pass
+        finally:
             with self._lock:
-                hit = self._items.get(key)
-                if hit and hit[0] > time.monotonic():
-                    return hit[1]
-            value = make()
-            with self._lock:
-                self._items[key] = (time.monotonic() + ttl, value)
-                self._items.move_to_end(key)
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
-                self._busy.pop(key, None)
-            return value
+                self._busy.discard(key)
+
+    def _put(self, key: Any, ttl: float, value: Any) -> None:
+        import time
+
+        with self._lock:
+            self._items[key] = (time.monotonic() + ttl, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
