@@ -149,7 +149,7 @@ def test_phone_has_no_horizontal_scroll_and_the_overview_is_small(browser, servi
             overview = sum(sizes)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, f"{path} is {width} px wide on a 360 px phone"
-        page.screenshot(path=str(ARTIFACTS / f"phone{path.replace('/', '-') or '-now'}.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"phone-{path.strip('/') or 'now'}.png"), full_page=True)
     assert 0 < overview <= 500_000
     page.close()
 

@@ -23,7 +23,7 @@
   }
   month.addEventListener("change", render);
   W.ready.then(() => {
-    const d = new Date(); d.setDate(1); d.setMonth(d.getMonth() - 1);
+    const d = new Date();  // this month: the one a new site has data for
     month.value = W.localDate(d).slice(0, 7);
     render().catch((e) => W.fail(list, e));
   });
