@@ -23,7 +23,11 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 def chromium_path() -> str:
     """Debian's chromium, installed with apt-get when missing and we may; else the test is skipped."""
     if not Path(CHROMIUM).exists() and shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], capture_output=True, timeout=600)
+        for step in (["apt-get", "install", "-y", "-q", "chromium"], ["apt-get", "update", "-q"],
+                     ["apt-get", "install", "-y", "-q", "chromium"]):  # a new machine's lists may be empty
+            if Path(CHROMIUM).exists():
+                break
+            subprocess.run(step, capture_output=True, timeout=600)
     if not Path(CHROMIUM).exists():
         pytest.skip("no /usr/bin/chromium (fix: apt-get install -y chromium) — browser tests not run")
     try:
