@@ -77,6 +77,20 @@ def test_latest_live_ok_then_error_from_the_poller(tmp_path):
     store.close()
 
 
+def test_a_database_that_is_down_leaves_the_live_values_and_says_503():
+    store = Store("postgresql://wattlog@127.0.0.1:1/nowhere", site="s", tz=TZ)  # nothing listens on port 1
+    live = LiveState(ZoneInfo(TZ))
+    live.update(Reading("m1", datetime.now(timezone.utc), "rx380", {"total_real_power": 2500.0}))
+    with TestClient(create_app(store, live=live, poll=10)) as client:
+        m = client.get("/api/v1/latest").json()["meters"]
+        assert [(x["meter"], x["status"], x["values"]["total_real_power"]) for x in m] == [("m1", "ok", 2500.0)]
+        assert [x["name"] for x in client.get("/api/v1/meters").json()] == ["m1"]  # known from the live state
+        down = client.get("/api/v1/events")  # needs the store
+        assert down.status_code == 503 and "127.0.0.1" in down.json()["detail"]
+        assert client.get("/api/v1/health").json()["status"] == "degraded"
+    store.close()
+
+
 def test_history_chooses_the_resolution_for_the_span(site):
     client, *_ = site
     q = {"meter": "plant", "start": "2026-10-05T00:00", "end": "2026-10-08T00:00"}

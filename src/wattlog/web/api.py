@@ -13,6 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
+from ..errors import WattlogError
 from . import queries
 from .context import SiteContext
 from .snapshot import meters_of, snapshot
@@ -171,12 +172,16 @@ async def stream(request: Request, site: str | None = SiteQuery) -> StreamingRes
         yield "retry: 3000\n\n"
         last, quiet = "", 0.0
         while not stop.is_set() and not await request.is_disconnected():
-            body = await run_in_threadpool(lambda: json.dumps(
-                {"site": ctx.name, "meters": snapshot(ctx)}, separators=(",", ":")))
+            try:
+                body = await run_in_threadpool(lambda: json.dumps(
+                    {"site": ctx.name, "meters": snapshot(ctx)}, separators=(",", ":")))
+                kind = "latest"
+            except WattlogError as exc:  # the database is down: say so, keep the stream, try again
+                body, kind = json.dumps({"detail": str(exc)}), "problem"
             # timestamps and ages change every poll; unchanged bodies are not resent
             if body != last:
                 last, quiet = body, 0.0
-                yield f"event: latest\ndata: {body}\n\n"
+                yield f"event: {kind}\ndata: {body}\n\n"
             elif quiet >= 15:
                 quiet = 0.0
                 yield ": keep-alive\n\n"

@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
+from ..errors import WattlogError
 from . import api, pages, reports_api
 from .context import SiteContext
 from .events import EventLog
@@ -57,6 +59,10 @@ def create_app(store: Any = None, *, site: str = "", timezone: str = "", setting
     app.state.attempts = Attempts()
     app.state.password_hash = password_hash
     app.state.https = https
+    @app.exception_handler(WattlogError)
+    async def store_down(request: Any, exc: WattlogError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)  # the database does not answer
+
     app.include_router(api.router)
     app.include_router(reports_api.router)
     app.include_router(pages.router)

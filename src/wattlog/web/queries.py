@@ -6,9 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..quantities import QUANTITIES
+from ..store.errors import translate
 from ..store.buckets import aware, from_us, naive_utc, to_us
 from ..store.schema import ROLLUPS, meters, readings, rollup_15m
 
@@ -50,6 +55,16 @@ SERIES: dict[str, dict[str, Any]] = {
 }
 
 
+@contextmanager
+def connect(store: Any) -> Iterator[Any]:
+    """A read connection; database errors leave as the store's StoreError (one line, with the fix)."""
+    try:
+        with store.engine.connect() as conn:
+            yield conn
+    except SQLAlchemyError as exc:
+        raise translate(exc, store.url) from exc
+
+
 def choose_resolution(span: timedelta, series: str) -> str:
     for limit, res in AUTO:
         if span <= limit:
@@ -65,7 +80,7 @@ def latest(store: Any, names: list[str]) -> dict[str, dict[str, Any]]:
     """The newest stored reading of each meter: {"timestamp" (aware UTC), values, flags}."""
     out: dict[str, dict[str, Any]] = {}
     cols = [readings.c[q] for q in QUANTITIES]
-    with store.engine.connect() as conn:
+    with connect(store) as conn:
         ids = {r.name: r.id for r in conn.execute(select(meters.c.id, meters.c.name).where(meters.c.site == store.site))}
         for name in names:
             if name not in ids:
@@ -85,7 +100,7 @@ def history(store: Any, meter: str, series: str, start: datetime, end: datetime,
     row marks a gap (a missing bucket, or raw readings further apart than the store's gap)."""
     spec = SERIES[series]
     lo, hi = naive_utc(start), naive_utc(end)
-    with store.engine.connect() as conn:
+    with connect(store) as conn:
         mid = meter_id(conn, store.site, meter)
         if mid is None:
             return {"t": []}
@@ -173,7 +188,7 @@ def gaps(store: Any, start: datetime, end: datetime, min_seconds: float = 60.0) 
     consecutive gapped quarters merged. {"meter", "start", "end" (aware UTC), "seconds"}."""
     lo, hi = naive_utc(start), naive_utc(end)
     out: list[dict[str, Any]] = []
-    with store.engine.connect() as conn:
+    with connect(store) as conn:
         ids = {r.id: r.name for r in conn.execute(select(meters.c.id, meters.c.name).where(meters.c.site == store.site))}
         for mid, name in sorted(ids.items(), key=lambda kv: kv[1]):
             query = (select(rollup_15m.c.start, rollup_15m.c.gap_s)

@@ -92,7 +92,10 @@ def for_service(svc: Any, cfg: Any, options: WebOptions) -> WebServer:
     from .data import load_tariff, settings_from_config
 
     store = Store(cfg.databases[0].url, site=cfg.site, tz=cfg.timezone, gap_seconds=cfg.gap_seconds)
-    store.migrate()  # the database sink does the same on its first write; a new database has tables at once
+    try:
+        store.migrate()  # the database sink does the same on its first write; a new database has tables at once
+    except WattlogError as exc:  # a database that is down must not stop the logger: the pages say so
+        log.warning("dashboard: the database does not answer yet (%s); pages show what is live", exc)
     app = create_app(store, site=cfg.site, timezone=cfg.timezone, settings=settings_from_config(cfg),
                      tariff=load_tariff(cfg.tariff, cfg.tariff_dirs) if cfg.tariff else None,
                      what_if=load_tariff(cfg.what_if, cfg.tariff_dirs) if cfg.what_if else None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from ..errors import WattlogError
 from . import queries
 from .context import SiteContext
 
@@ -16,7 +17,14 @@ TILE = ("total_real_power", "voltage_l1", "voltage_l2", "voltage_l3", "current_l
 
 def meters_of(ctx: SiteContext) -> list[dict[str, Any]]:
     """Known meters: the store's, plus any the pollers have that the store has not seen yet."""
-    known = {m["name"]: m for m in ctx.stored_meters()}
+    try:
+        known = {m["name"]: m for m in ctx.stored_meters()}
+    except WattlogError:  # the database is down: the live state and the pollers still know the meters
+        if ctx.live is None:
+            raise
+        known = {}
+    for name in list(ctx.live.meters) if ctx.live is not None else []:
+        known.setdefault(name, {"name": name, "model": "", "location": None, "tags": {}})
     for name in ctx.statuses():
         known.setdefault(name, {"name": name, "model": "", "location": None, "tags": {}})
     out = []

@@ -52,6 +52,7 @@
   function connect() {
     es = new EventSource("/api/v1/stream?site=" + encodeURIComponent(W.site));
     es.addEventListener("latest", (e) => { last = JSON.parse(e.data); conn.textContent = "live"; conn.className = "conn live"; render(); });
+    es.addEventListener("problem", (e) => { conn.textContent = JSON.parse(e.data).detail; conn.className = "conn down"; });
     es.onerror = () => {
       conn.textContent = "reconnecting…"; conn.className = "conn down";
       if (es.readyState === EventSource.CLOSED) { es.close(); setTimeout(connect, 3000); } // else the browser retries
