@@ -11,8 +11,8 @@ import subprocess
 import sys
 
 import pytest
-
 from bus_truth import Audit, CountingLink, Ticking
+
 from wattlog.address import parse_address
 from wattlog.errors import BadFrame, NoAnswer
 from wattlog.meters.definition import get_model

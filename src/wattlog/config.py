@@ -23,6 +23,7 @@ from .sinks.sections import SECTIONS
 from .tariffs.load import load_tariff
 from .tariffs.model import Tariff
 from .validate import Checker
+from .webconfig import WebOptions, parse_web
 
 DEFAULT_POLL, DEFAULT_SUMMARY, DEFAULT_CSV = 10.0, 120.0, 300.0
 DEFAULT_RETENTION_DAYS = 90
@@ -66,6 +67,7 @@ class Config:
     tariff: Tariff | None = None  # the site's tariff, loaded from [tariff] name (a shipped name or a file)
     what_if: Tariff | None = None
     tariff_dirs: list[Path] = field(default_factory=list)
+    web: WebOptions | None = None  # from [web]: the dashboard's address and login
 
     @property
     def tz(self) -> ZoneInfo:
@@ -92,7 +94,7 @@ class Config:
         return self.buses.get(bus, BusConfig())
 
 TOP = {"site", "intervals", "meter_definitions", "buses", "meters", "spool", "log", "reports",
-       "tariff"} | {s.key for s in SECTIONS}
+       "tariff", "web"} | {s.key for s in SECTIONS}
 
 
 def _meters(c: Checker, data: dict[str, Any], models: dict[str, MeterModel]) -> list[MeterConfig]:
@@ -217,6 +219,9 @@ def parse_config(data: dict[str, Any], path: str, base: Config | None = None) ->
     if cfg.log_level not in ("debug", "info", "warning", "error"):
         c.fail("log.level", f"unknown level {cfg.log_level!r}", "use debug, info, warning or error")
     _reports(c, data, cfg)
+    cfg.web, problems = parse_web(c.section(data, "web"), c.resolve)  # the dashboard's own rules
+    for key, problem, fix in problems:
+        c.fail(key, problem, fix)
     c.done()
     return cfg
 

@@ -14,6 +14,7 @@
     │   └── ReadFailed       a one-shot read got nothing from the meter (with a hint)
     ├── StoreError           the database refused something: schema, permission, data
     │   └── StoreUnavailable the database cannot be reached now; the same write can be retried
+    ├── WebError             the dashboard cannot start: address in use, or public without a login
     └── ReportError          a report cannot be made as asked; the fix says what to do instead
         └── NoData           no rollups in the requested range
 
@@ -141,3 +142,7 @@ class ReportError(WattlogError):
 
 class NoData(ReportError):
     """No rollups in the requested range."""
+
+
+class WebError(WattlogError):
+    """The dashboard cannot start (address in use, or a non-loopback address without a login)."""

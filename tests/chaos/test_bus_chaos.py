@@ -28,6 +28,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bus_truth import Audit, CountingLink, Ticking  # noqa: E402
+
 from wattlog.address import parse_address  # noqa: E402
 from wattlog.meters.definition import get_model  # noqa: E402
 from wattlog.polling.bus import BusPoller, MeterSpec  # noqa: E402

@@ -37,8 +37,10 @@ def _register() -> None:
     from .plc import plc
     from .report import report
     from .service import check, demo, init, run
+    from .web import web, web_password
 
-    for command in (read, scan, sim, run, demo, init, check, export, import_csv, report, workbook, monthly, plc):
+    for command in (read, scan, sim, run, demo, init, check, export, import_csv, report, workbook, monthly, plc,
+                    web, web_password):
         main.add_command(command)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import WattlogError
 from .options import CONTEXT, fail
 
 
@@ -38,7 +39,16 @@ def _quick_config(meters: tuple[str, ...], model: str, poll: str | None, db: str
     return parse_config(data, "")
 
 
-def _run_service(cfg, duration: float | None) -> None:  # type: ignore[no-untyped-def]
+def _web_options(cfg, listen: str | None, no_web: bool):  # type: ignore[no-untyped-def]
+    from ..webconfig import with_cli
+
+    try:
+        return with_cli(cfg.web, listen, no_web)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--web") from None
+
+
+def _run_service(cfg, duration: float | None, web=None) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
 
     from ..service.logsetup import setup_logging
@@ -65,12 +75,25 @@ def _run_service(cfg, duration: float | None) -> None:  # type: ignore[no-untype
 
         if duration:
             asyncio.get_running_loop().call_later(duration, svc.stop.set)
-        with key_reader(key) as keys:
-            if keys:
-                console.print("[dim]keys: q quit · w pause · r resume[/dim]")
-            await svc.run()
+        server = None
+        if web is not None and web.enabled:  # the dashboard: uvicorn in its own thread, never in the way of polling
+            from ..web.serve import for_service
 
-    asyncio.run(main_task())
+            server = for_service(svc, cfg, web).start()
+            console.print(f"dashboard: {server.url}", highlight=False)
+        try:
+            with key_reader(key) as keys:
+                if keys:
+                    console.print("[dim]keys: q quit · w pause · r resume[/dim]")
+                await svc.run()
+        finally:
+            if server is not None:
+                server.stop()
+
+    try:
+        asyncio.run(main_task())
+    except WattlogError as exc:  # the dashboard cannot start (port in use, no login on a public address)
+        fail(str(exc), 2)
 
 
 @click.command(context_settings=CONTEXT)
@@ -84,7 +107,10 @@ def _run_service(cfg, duration: float | None) -> None:  # type: ignore[no-untype
 @click.option("--site", default="wattlog", show_default=True, help="Site name (without a config file).")
 @click.option("--tz", default="Asia/Kuala_Lumpur", show_default=True, help="Site time zone (without a config file).")
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds (for trials).")
-def run(config_path, meters, model, poll, db, csv_dir, data_dir, site, tz, duration) -> None:  # type: ignore[no-untyped-def]
+@click.option("--web", "web_listen", metavar="HOST:PORT", help="Serve the dashboard here [default: [web] listen, "
+              "else 127.0.0.1:8080].")
+@click.option("--no-web", is_flag=True, help="No dashboard.")
+def run(config_path, meters, model, poll, db, csv_dir, data_dir, site, tz, duration, web_listen, no_web) -> None:  # type: ignore[no-untyped-def]
     """Run the logger: poll every meter, keep every reading, print a summary every 2 minutes.
 
     \b
@@ -105,7 +131,7 @@ def run(config_path, meters, model, poll, db, csv_dir, data_dir, site, tz, durat
     except ConfigProblems as exc:
         _print_problems(exc.problems)
         sys.exit(2)
-    _run_service(cfg, duration)
+    _run_service(cfg, duration, _web_options(cfg, web_listen, no_web))
 
 
 @click.command(context_settings=CONTEXT)
@@ -115,7 +141,9 @@ def run(config_path, meters, model, poll, db, csv_dir, data_dir, site, tz, durat
 @click.option("--summary", default="2m", show_default=True, help="Terminal summary interval.")
 @click.option("--speed", type=float, default=1.0, show_default=True, help="Simulated time per real time.")
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
-def demo(data_dir, port, poll, summary, speed, duration) -> None:  # type: ignore[no-untyped-def]
+@click.option("--web", "web_listen", metavar="HOST:PORT", help="Serve the dashboard here [default: 127.0.0.1:8080].")
+@click.option("--no-web", is_flag=True, help="No dashboard.")
+def demo(data_dir, port, poll, summary, speed, duration, web_listen, no_web) -> None:  # type: ignore[no-untyped-def]
     """Simulate three RX380 meters (office, workshop, aircon) and log them on the defaults.
 
     Everything lands in DATA_DIR: wattlog.db (SQLite), csv/, wattlog.log. Press q to stop.
@@ -140,10 +168,12 @@ def demo(data_dir, port, poll, summary, speed, duration) -> None:  # type: ignor
         except ConfigProblems as exc:
             _print_problems(exc.problems)
             sys.exit(2)
+        web = _web_options(cfg, web_listen, no_web)
         click.echo(f"wattlog demo: 3 simulated RX380 meters at {base} (units 1-3), polled every {poll}.\n"
                    f"  database {cfg.databases[0].shown}\n  CSV      {cfg.csv_dir}/\n  log      {cfg.log_file}\n"
-                   f"The summary table appears after the first poll, then every {summary}. q or Ctrl-C stops.")
-        _run_service(cfg, duration)
+                   + (f"  dashboard {web.url}\n" if web.enabled else "")
+                   + f"The summary table appears after the first poll, then every {summary}. q or Ctrl-C stops.")
+        _run_service(cfg, duration, web)
 
 
 @click.command(context_settings=CONTEXT)
