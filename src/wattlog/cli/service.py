@@ -41,11 +41,24 @@ def _quick_config(meters: tuple[str, ...], model: str, poll: str | None, db: str
 def _run_service(cfg, duration: float | None) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
 
+    from ..errors import ConfigError
+    from ..service.datadir import UMASK, DataDirLock, prepare
     from ..service.logsetup import setup_logging
     from ..service.runner import Service
     from ..service.terminal import key_reader, summary_table
 
-    setup_logging(cfg.log_file, cfg.log_level)
+    os.umask(UMASK)  # data_dir 0750, databases, spool and log 0640 whatever the caller's umask
+    lock = DataDirLock(cfg.data_dir)
+    try:
+        prepare(cfg.data_dir)
+        lock.acquire()
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    try:
+        setup_logging(cfg.log_file, cfg.log_level)
+    except OSError as exc:
+        fail(f"log.file: cannot write {cfg.log_file}: {exc.strerror} (fix: make its folder writable or "
+             "choose another file)", 2)
     console = Console()
 
     def show(svc: Service) -> None:
@@ -184,6 +197,12 @@ def check(config_path: str) -> None:
         _print_problems(exc.problems)
         click.echo(f"{config_path}: {len(exc.problems)} problem(s)", err=True)
         sys.exit(1)
+    from ..service.datadir import problem
+
+    wrong = problem(cfg.data_dir)
+    if wrong is not None:
+        click.echo(f"error: {config_path}: {wrong}", err=True)
+        sys.exit(1)  # like every problem check finds
     buses = sorted({m.address.bus for m in cfg.meters})
     for bus in buses:
         dev = bus.removeprefix("rtu://")
