@@ -9,3 +9,4 @@ from mqtt import *  # noqa: E402,F401,F403
 from pg import *  # noqa: E402,F401,F403
 from fullfs import *  # noqa: E402,F401,F403
 from powercut import *  # noqa: E402,F401,F403
+from mysql import *  # noqa: E402,F401,F403
