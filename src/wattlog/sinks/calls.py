@@ -31,7 +31,10 @@ class CallThread:
         self._queue = q
         return q
 
-    async def call(self, fn: Callable[..., T], *args: Any, limit: float | None = None) -> T:
+    async def call(self, fn: Callable[..., T], *args: Any, limit: float | None = None,
+                   cleanup: Callable[[], Any] | None = None) -> T:
+        """fn(*args) on the thread; after `limit` s the thread is abandoned, and runs `cleanup`
+        (say, closing the connection it hung on) if its call ever returns."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future = loop.create_future()
         q = self._queue or self._start()
@@ -39,16 +42,20 @@ class CallThread:
         try:
             return await asyncio.wait_for(asyncio.shield(fut), limit)
         except asyncio.TimeoutError:
-            self.abandon()
+            self.abandon(fut, cleanup)
             raise TimeoutError(f"no answer within {limit:g} s") from None
         except asyncio.CancelledError:
             if not fut.done():
-                self.abandon()  # still running: the next call must not queue behind it
+                self.abandon(fut, cleanup)  # still running: the next call must not queue behind it
             raise
 
-    def abandon(self) -> None:
+    def abandon(self, fut: asyncio.Future | None = None, cleanup: Callable[[], Any] | None = None) -> None:
         """Leave the current thread to its call; the next call starts a new one."""
+        if fut is not None:  # nobody awaits it any more: its late outcome is dropped, not logged
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception())
         if self._queue is not None:
+            if cleanup is not None:
+                self._queue.put((cleanup, (), None, None))
             self._queue.put(None)  # ends the old thread if its call ever returns
             self._queue = None
             self.abandoned += 1
@@ -61,6 +68,8 @@ def _serve(q: queue.SimpleQueue) -> None:
             result, error = fn(*args), None
         except BaseException as exc:  # noqa: BLE001 — handed to the awaiting coroutine
             result, error = None, exc
+        if loop is None:
+            continue  # a cleanup after abandonment: nobody waits for it
         try:
             loop.call_soon_threadsafe(_settle, fut, result, error)
         except RuntimeError:

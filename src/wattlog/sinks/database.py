@@ -45,8 +45,10 @@ class DatabaseSink(Sink):
         self.limit = db.timeout + REFRESH_BUDGET
 
     async def _run(self, fn, *args, limit: float | None = None):  # type: ignore[no-untyped-def]
+        store = self.store
         try:
-            return await self._thread.call(fn, *args, limit=limit or self.limit)
+            return await self._thread.call(fn, *args, limit=limit or self.limit,
+                                           cleanup=store.close if store is not None else None)
         except TimeoutError as exc:  # the call thread's limit: the database hangs
             self.store = None  # its connection is stuck in the abandoned thread; open anew
             raise StoreUnavailable(f"the database does not answer: {exc}", url=self.db.shown,
@@ -72,15 +74,17 @@ class DatabaseSink(Sink):
         await self._run(self._open, limit=3 * self.db.timeout + 10)  # a first start migrates the schema
 
     async def deliver(self, readings: list[Reading]) -> None:
-        await self._run(self._deliver, readings)
+        if self.store is None:
+            raise StoreUnavailable("not open", url=self.db.shown)
+        await self._run(self._deliver, self.store, readings)
 
-    def _deliver(self, readings: list[Reading]) -> None:
-        assert self.store is not None
+    def _deliver(self, store: Any, readings: list[Reading]) -> None:
+        # `store` is passed, not read from self: an abandoned thread that wakes up late keeps its own
         if len(readings) >= self.batch:  # catching up: rollups once the backlog is in
-            self.store.write(readings, defer=True)
+            store.write(readings, defer=True)
             return
-        self.store.write(readings)
-        if not self.store.refresh_pending(REFRESH_BUDGET):
+        store.write(readings)
+        if not store.refresh_pending(REFRESH_BUDGET):
             log.info("%s: rollups of the backlog partly recomputed; the rest with the next batches", self.name)
 
     async def prune(self, raw_days: float) -> None:
