@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -141,7 +142,12 @@ def demo(data_dir, port, poll, summary, speed, duration) -> None:  # type: ignor
     from ..sim import SimOptions, SimThread
 
     units = {1: "office", 2: "workshop", 3: "aircon"}
-    with SimThread(SimOptions(units=units, tcp=[("127.0.0.1", port)], speed=speed)) as simulator:
+    with ExitStack() as stack:
+        try:
+            simulator = stack.enter_context(SimThread(SimOptions(units=units, tcp=[("127.0.0.1", port)], speed=speed)))
+        except OSError as exc:
+            fail(f"--port {port}: cannot listen on 127.0.0.1:{port}: {exc.strerror} (fix: choose another port, "
+                 "or leave --port out for any free one)", 2)
         base = simulator.endpoints[0]
         data = {"site": {"name": "demo", "data_dir": data_dir},
                 "intervals": {"poll": poll, "summary": summary},
