@@ -55,3 +55,24 @@ def test_a_batch_delivered_again_after_a_crash_is_not_appended_twice(tmp_path):
     powers = [float(r[10]) for r in data]
     assert powers == [1000.0 * i for i in range(25)], "every reading once, in order"
     assert sum(r[0] == "timestamp" for r in rows(tmp_path)) == 1, "one header"
+
+
+def test_a_disk_that_fills_half_way_through_an_append_leaves_no_partial_rows(small_fs):
+    """A write that fails part-way (a real full tmpfs: only the slack of the file's last page is left) leaves the file as it was, so the
+    retry appends each row once and no torn row sits in the middle of the file."""
+    folder = small_fs.path / "csv"
+    sink = CsvSink(folder, KL, {"office": "Office"}, period=0)
+    sink._write(batch(0, 5))
+    small_fs.fill()
+    big = batch(5, 95)  # ~7.5 KB, less than Python's write buffer: only the file's last page has room
+    try:
+        sink._write(big)
+        raise AssertionError("the disk should have been full")
+    except OSError:
+        pass
+    small_fs.free()
+    sink._write(big)
+    with next(folder.glob("*.csv")).open(newline="") as f:
+        lines = f.read().splitlines()
+    assert all(line.count(",") == lines[0].count(",") for line in lines), "a torn row in the file"
+    assert [float(r[10]) for r in list(csv.reader(lines))[1:]] == [1000.0 * i for i in range(100)]
