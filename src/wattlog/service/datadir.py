@@ -55,15 +55,6 @@ def problem(data_dir: Path, where: str = "site.data_dir") -> ConfigError | None:
     return None
 
 
-def private(path: Path) -> None:
-    """Tighten a file wattlog created (database, spool, log) to 0640 whatever the umask was."""
-    try:
-        if path.exists() and path.stat().st_mode & 0o777 != FILE_MODE:
-            path.chmod(FILE_MODE)
-    except OSError:
-        pass  # not ours (e.g. a shared database file): leave it
-
-
 class DataDirLock:
     """An exclusive lock on data_dir/wattlog.lock holding the owner's pid; release() or exit frees it."""
 

@@ -80,6 +80,10 @@ class Service:
         batch, self._buffer = self._buffer, []
         try:
             await self.spool.append(batch)
+        except asyncio.CancelledError:  # a stop that could not wait for a hung disk: still counted
+            self._buffer[:0] = batch
+            self._memory_cause = f"writing the spool {self.spool.path} did not finish at the stop"
+            raise
         except Exception as exc:  # noqa: BLE001 — disk full or failing SD card: keep polling, keep trying
             self._buffer[:0] = batch
             self._memory_cause = f"cannot write the spool {self.spool.path}: {exc}"
