@@ -140,6 +140,16 @@ def write_config(path: Path, base: str, csv_every: str = "1s") -> None:
                     f'csv = "{csv_every}"\n{meters}')
 
 
+def wait_started(log: Path, starts: int) -> None:
+    """Until the log shows the service's `starts`-th start (its pollers are running)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if log.exists() and log.read_text().count("wattlog started") >= starts:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{log}: start number {starts} not seen within 30 s")
+
+
 def spooled_total(data: Path) -> int:
     with sqlite3.connect(data / "spool.db") as db:
         return db.execute("SELECT COALESCE(MAX(seq), 0) FROM spool").fetchone()[0]
@@ -151,7 +161,8 @@ def test_kill_9_during_writes_then_restart(simulator, tmp_path):
     data = tmp_path / "data"
     for i in range(3):
         proc = wattlog_run(config)
-        time.sleep(2.0 + 0.37 * i)
+        wait_started(data / "wattlog.log", i + 1)  # on a loaded machine the start-up alone can take 2 s
+        time.sleep(1.0 + 0.37 * i)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     # a crash in the middle of a CSV append leaves a torn row: make sure there is one
@@ -159,7 +170,8 @@ def test_kill_9_during_writes_then_restart(simulator, tmp_path):
     with day_file.open("a") as f:
         f.write("2099-01-01 00:00:00,231.4,23")
     proc = wattlog_run(config)
-    time.sleep(2.5)
+    wait_started(data / "wattlog.log", 4)
+    time.sleep(1.5)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0, proc.stderr.read()
     with sqlite3.connect(data / "wattlog.db") as db:
@@ -177,10 +189,11 @@ def test_sigterm_flushes_everything(simulator, tmp_path):
     config = tmp_path / "wattlog.toml"
     write_config(config, simulator.endpoints[0], csv_every="1h")  # the CSV is written only at the stop
     proc = wattlog_run(config)
-    time.sleep(3.0)
+    data = tmp_path / "data"
+    wait_started(data / "wattlog.log", 1)
+    time.sleep(2.0)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0, proc.stderr.read()
-    data = tmp_path / "data"
     total = spooled_total(data)
     assert total >= 6
     with sqlite3.connect(data / "wattlog.db") as db:

@@ -27,6 +27,7 @@ log = logging.getLogger("wattlog.service")
 SPOOL_FLUSH = 0.5  # seconds: the most readings a kill -9 can lose is what was polled in this time
 MAX_BUFFER = 100_000  # readings held in memory while the spool itself cannot be written
 STOP_BUDGET = 15.0  # seconds from SIGTERM to exit, as the README promises (systemd's TimeoutStopSec is longer)
+DRAIN_DEADLINE = STOP_BUDGET  # the most a stop waits for the sinks (tests/test_deploy.py checks the unit against it)
 WORKER_GRACE = 2.0  # seconds for a worker to finish its current delivery before it is cancelled
 MAINTENANCE_EVERY = 3600.0
 
