@@ -258,8 +258,30 @@ def test_frequency_excursions_are_counted_in_buckets(store):
 
 
 def test_reports_are_json_ready_and_say_which_dates_have_data(peaks):
-    for fn in (ranking, heatmap, profile, demand, afterhours, quality):
-        json.dumps(to_jsonable(fn(peaks, D1, D2, MAIN)))
+    """The JSON the API serves carries the right values, not just something json.dumps accepts."""
+    j = {fn.__name__: json.loads(json.dumps(to_jsonable(fn(peaks, D1, D2, MAIN))))
+         for fn in (ranking, heatmap, profile, demand, afterhours, quality)}
+    assert all(r["header"] == {"report": n, "start": "2026-03-02", "end": "2026-03-03", "timezone": "Asia/Kuala_Lumpur",
+                               "main_meter": "main", "notes": []} for n, r in j.items())
+    kwh = {r["location"]: r["kwh"] for r in j["ranking"]["rows"]}
+    office_day1 = 240 + 80 * 0.25 + 80 * EDGE  # 10 kW all day, 90 kW 10:15-10:30 (+ one reading's edge)
+    assert kwh == {"Plant": pytest.approx(960.0), "Office": pytest.approx(office_day1), UNMETERED: pytest.approx(120.0),
+                   "site (main meter)": pytest.approx(960 + office_day1 + 120)}
+    office_map = next(m for m in j["heatmap"]["maps"] if m["location"] == "Office")
+    assert office_map["rows"] == ["2026-03-02"]
+    assert office_map["kwh"][0] == pytest.approx([10.0] * 10 + [10.0 + 80 * (0.25 + EDGE)] + [10.0] * 13)
+    office_profile = next(p for p in j["profile"]["profiles"] if p["location"] == "Office")
+    assert office_profile["slots"][10] == "10:00" and office_profile["kw"]["working"][10] == pytest.approx(
+        10.0 + 80 * (0.25 + EDGE))
+    [month] = j["demand"]["months"]
+    assert month["peak"]["start"] == "2026-03-02T10:00:00+08:00" and month["peak"]["end"] == "2026-03-02T10:30:00+08:00"
+    # 55 kW base; the 15 minutes at +80 kW, half of each 10-second ramp inside the window (the other
+    # ramp, 10:30:00-10:30:10, belongs to the next window)
+    assert month["peak"]["kw"] == pytest.approx(55.0 + 80 * (0.25 + EDGE / 2) * 2) and month["peak"]["complete"] is True
+    plant = next(r for r in j["afterhours"]["rows"] if r["location"] == "Plant")
+    assert (plant["working_kwh"], plant["evening_kwh"], plant["base_kw"]) == pytest.approx((400.0, 560.0, 40.0))
+    incomer = next(r for r in j["quality"]["rows"] if r["location"] == "Incomer")
+    assert incomer["phase_v"] == [230.0, 230.0] and incomer["freq"] == [50.0, 50.0] and incomer["freq_out"] == 0
     with pytest.raises(NoData) as info:
         ranking(peaks, date(2025, 1, 1), date(2025, 2, 1))
     assert "data exists from 2026-03-02 to 2026-03-03: use --from 2026-03-02 --to 2026-03-04" in str(info.value)

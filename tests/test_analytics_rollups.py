@@ -17,10 +17,12 @@ from wattlog.store.schema import ROLLUP_COLUMNS
 D = date(2026, 1, 31)  # a month ends in the middle of the data (local time, UTC+8)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'w.db'}"
+    if request.param == "mariadb":
+        return request.getfixturevalue("mysql_fresh")
     return request.getfixturevalue("pg_fresh")
 
 

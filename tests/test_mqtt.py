@@ -34,7 +34,9 @@ class Subscriber:
     def _message(self, _c, _u, msg) -> None:
         if msg.topic.endswith("/status"):
             self.status.append(msg.payload.decode())
-        else:
+        elif msg.topic.count("/") == 2 and not msg.retain:
+            # readings only: the shared broker may hold other retained topics under the same prefix
+            # (a non-JSON one would end paho's network thread here, and every later message with it)
             self.messages.append((msg.topic, json.loads(msg.payload)))
 
     def keys(self) -> set[tuple[str, str]]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from wattlog.config import parse_config
+from wattlog.service.logsetup import setup_logging
 from wattlog.service.runner import Service
 from wattlog.sim import SimOptions, SimThread
 from wattlog.sinks.csvfiles import COLUMNS, LEGACY
@@ -139,6 +140,16 @@ def write_config(path: Path, base: str, csv_every: str = "1s") -> None:
                     f'csv = "{csv_every}"\n{meters}')
 
 
+def wait_started(log: Path, starts: int) -> None:
+    """Until the log shows the service's `starts`-th start (its pollers are running)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if log.exists() and log.read_text().count("wattlog started") >= starts:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{log}: start number {starts} not seen within 30 s")
+
+
 def spooled_total(data: Path) -> int:
     with sqlite3.connect(data / "spool.db") as db:
         return db.execute("SELECT COALESCE(MAX(seq), 0) FROM spool").fetchone()[0]
@@ -150,7 +161,8 @@ def test_kill_9_during_writes_then_restart(simulator, tmp_path):
     data = tmp_path / "data"
     for i in range(3):
         proc = wattlog_run(config)
-        time.sleep(2.0 + 0.37 * i)
+        wait_started(data / "wattlog.log", i + 1)  # on a loaded machine the start-up alone can take 2 s
+        time.sleep(1.0 + 0.37 * i)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     # a crash in the middle of a CSV append leaves a torn row: make sure there is one
@@ -158,7 +170,8 @@ def test_kill_9_during_writes_then_restart(simulator, tmp_path):
     with day_file.open("a") as f:
         f.write("2099-01-01 00:00:00,231.4,23")
     proc = wattlog_run(config)
-    time.sleep(2.5)
+    wait_started(data / "wattlog.log", 4)
+    time.sleep(1.5)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0, proc.stderr.read()
     with sqlite3.connect(data / "wattlog.db") as db:
@@ -176,10 +189,11 @@ def test_sigterm_flushes_everything(simulator, tmp_path):
     config = tmp_path / "wattlog.toml"
     write_config(config, simulator.endpoints[0], csv_every="1h")  # the CSV is written only at the stop
     proc = wattlog_run(config)
-    time.sleep(3.0)
+    data = tmp_path / "data"
+    wait_started(data / "wattlog.log", 1)
+    time.sleep(2.0)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0, proc.stderr.read()
-    data = tmp_path / "data"
     total = spooled_total(data)
     assert total >= 6
     with sqlite3.connect(data / "wattlog.db") as db:
@@ -191,9 +205,18 @@ def test_a_dead_meter_never_stops_the_service(tmp_path):
     with SimThread(SimOptions(units={1: "office", 3: "aircon"}, tcp=[("127.0.0.1", 0)])) as sim:
         cfg = site_config(sim.endpoints[0], tmp_path / "data")  # unit 2 (workshop) does not answer
         svc = Service(cfg)
-        run_for(svc, 2.0)
+        root = logging.getLogger()
+        saved = (list(root.handlers), root.level)
+        setup_logging(cfg.log_file, "info")  # the service's own log file, as `wattlog run` writes it
+        try:
+            run_for(svc, 2.0)
+        finally:
+            for h in root.handlers:
+                h.close()
+            root.handlers[:], root.level = saved
     keys = db_keys(cfg.databases[0].url)
     assert {m for m, _ in keys} == {"office", "aircon"}
     assert svc.statuses["workshop"].state in ("failing", "offline")
-    log = (tmp_path / "data" / "wattlog.log")
-    assert not log.exists() or "Traceback" not in log.read_text()
+    text = cfg.log_file.read_text()  # it must exist: a check on a missing file checks nothing
+    assert "wattlog started" in text and "workshop" in text and "wattlog stopped" in text, text
+    assert "Traceback" not in text, text

@@ -24,10 +24,12 @@ T0 = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)  # 22:00 in Kuala Lumpur: the dat
 PERIODS = ("15m", "1h", "1d", "1mo")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'wattlog.db'}"
+    if request.param == "mariadb":
+        return request.getfixturevalue("mysql_fresh")
     return request.getfixturevalue("pg_fresh")
 
 

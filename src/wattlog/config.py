@@ -263,6 +263,9 @@ def load_config(path: str | Path) -> Config:
     except OSError as exc:
         raise ConfigProblems([ConfigError(f"cannot read: {exc.strerror}", file=str(p),
                                           fix="check the path, or create one with `wattlog init`")]) from None
+    except UnicodeDecodeError as exc:  # random bytes, a binary, a UTF-16 file from Notepad
+        raise ConfigProblems([ConfigError(f"not a UTF-8 text file (byte {exc.start})", file=str(p),
+                                          fix="save it as UTF-8 text, or start again with `wattlog init`")]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -100,4 +100,7 @@ def parse_when(text: str | None, tz: str, key: str) -> datetime | None:
         raise ConfigError(f"{text!r} is not a date", key=key, fix="write 2026-11-01 or '2026-11-01 08:30'") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(tz))
+    if not 1970 <= value.year <= 9000:  # 0001-01-01 overflows in UTC; no meter logged before 1970
+        raise ConfigError(f"{text!r} is out of range", key=key,
+                          fix="use a date from 1970 to 9000, or leave the option out for all data")
     return value

@@ -37,15 +37,22 @@ def export(db_url, config_path, site, tz, meter, start, end, fmt, output) -> Non
 
     target = resolve_target(db_url, config_path, site, tz)
     lo, hi = parse_when(start, target.tz, "--from"), parse_when(end, target.tz, "--to")
-    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    # -o FILE: written to FILE.part and renamed only when complete, so an unreachable database
+    # (or any failure) never leaves a header-only or truncated FILE behind
+    part = Path(output + ".part") if output else None
+    out = part.open("w", encoding="utf-8", newline="") if part else sys.stdout
     try:
         with _store(target) as store:
             n = export_rows(store, meter, lo, hi, fmt, out, target.tz)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
-        if output:
+        if part:
             out.close()
+            if sys.exc_info()[0] is not None:
+                part.unlink(missing_ok=True)
+    if part:
+        part.replace(output)
     click.echo(f"{n} readings exported" + (f" to {output}" if output else ""), err=True)
 
 

@@ -95,9 +95,12 @@ def tariff_options(tariff: str = "The tariff to price with (default: the config'
 def parse_date(value: str, option: str) -> date:
     """2026-10-01, or 2026-10 for the first of the month."""
     try:
-        return date.fromisoformat(value + "-01" if len(value) == 7 else value)
+        d = date.fromisoformat(value + "-01" if len(value) == 7 else value)
     except ValueError:
         raise click.UsageError(f"{option} {value!r} is not a date: write e.g. 2026-10-01 (or 2026-10)") from None
+    if not 1970 <= d.year <= 9000:  # 0001-01-01 overflows once made a UTC instant
+        raise click.UsageError(f"{option} {value!r} is out of range: use a date from 1970 to 9000")
+    return d
 
 
 def report_settings(target: Site, main_meter: str | None, holidays: tuple[str, ...], working_hours: str | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -51,11 +52,24 @@ def _web_options(cfg, listen: str | None, no_web: bool):  # type: ignore[no-unty
 def _run_service(cfg, duration: float | None, web=None) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
 
+    from ..errors import ConfigError
+    from ..service.datadir import UMASK, DataDirLock, prepare
     from ..service.logsetup import setup_logging
     from ..service.runner import Service
     from ..service.terminal import key_reader, summary_table
 
-    setup_logging(cfg.log_file, cfg.log_level)
+    os.umask(UMASK)  # data_dir 0750, databases, spool and log 0640 whatever the caller's umask
+    lock = DataDirLock(cfg.data_dir)
+    try:
+        prepare(cfg.data_dir)
+        lock.acquire()
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    try:
+        setup_logging(cfg.log_file, cfg.log_level)
+    except OSError as exc:
+        fail(f"log.file: cannot write {cfg.log_file}: {exc.strerror} (fix: make its folder writable or "
+             "choose another file)", 2)
     console = Console()
 
     def show(svc: Service) -> None:
@@ -156,7 +170,12 @@ def demo(data_dir, port, poll, summary, speed, duration, web_listen, no_web) -> 
     from ..sim import SimOptions, SimThread
 
     units = {1: "office", 2: "workshop", 3: "aircon"}
-    with SimThread(SimOptions(units=units, tcp=[("127.0.0.1", port)], speed=speed)) as simulator:
+    with ExitStack() as stack:
+        try:
+            simulator = stack.enter_context(SimThread(SimOptions(units=units, tcp=[("127.0.0.1", port)], speed=speed)))
+        except OSError as exc:
+            fail(f"--port {port}: cannot listen on 127.0.0.1:{port}: {exc.strerror} (fix: choose another port, "
+                 "or leave --port out for any free one)", 2)
         base = simulator.endpoints[0]
         data = {"site": {"name": "demo", "data_dir": data_dir},
                 "intervals": {"poll": poll, "summary": summary},
@@ -214,6 +233,12 @@ def check(config_path: str) -> None:
         _print_problems(exc.problems)
         click.echo(f"{config_path}: {len(exc.problems)} problem(s)", err=True)
         sys.exit(1)
+    from ..service.datadir import problem
+
+    wrong = problem(cfg.data_dir)
+    if wrong is not None:
+        click.echo(f"error: {config_path}: {wrong}", err=True)
+        sys.exit(1)  # like every problem check finds
     buses = sorted({m.address.bus for m in cfg.meters})
     for bus in buses:
         dev = bus.removeprefix("rtu://")

@@ -26,7 +26,9 @@ log = logging.getLogger("wattlog.service")
 
 SPOOL_FLUSH = 0.5  # seconds: the most readings a kill -9 can lose is what was polled in this time
 MAX_BUFFER = 100_000  # readings held in memory while the spool itself cannot be written
-DRAIN_DEADLINE = 15.0  # seconds at shutdown for sinks to take what is pending
+STOP_BUDGET = 15.0  # seconds from SIGTERM to exit, as the README promises (systemd's TimeoutStopSec is longer)
+DRAIN_DEADLINE = STOP_BUDGET  # the most a stop waits for the sinks (tests/test_deploy.py checks the unit against it)
+WORKER_GRACE = 2.0  # seconds for a worker to finish its current delivery before it is cancelled
 MAINTENANCE_EVERY = 3600.0
 
 
@@ -53,6 +55,9 @@ class Service:
         self.live = LiveState(cfg.tz, cfg.gap_seconds)
         self.paused = False
         self.spooled = 0
+        self.taken = 0  # readings the pollers produced this run (spooled + still in memory + dropped)
+        self.memory_dropped = 0  # dropped from memory while the spool could not be written
+        self._memory_cause = ""
         self.started = datetime.now(timezone.utc)
         self._buffer: list[Reading] = []
         self._spool_failing = False
@@ -64,8 +69,10 @@ class Service:
 
     def _emit(self, reading: Reading) -> None:
         self.live.update(reading)
+        self.taken += 1
         if len(self._buffer) >= MAX_BUFFER:
-            self._buffer.pop(0)  # only while the local disk itself fails; logged by _flush
+            self._buffer.pop(0)  # only while the local disk itself fails; counted, logged at the stop
+            self.memory_dropped += 1
         self._buffer.append(reading)
 
     async def _flush(self) -> None:
@@ -74,8 +81,13 @@ class Service:
         batch, self._buffer = self._buffer, []
         try:
             await self.spool.append(batch)
+        except asyncio.CancelledError:  # a stop that could not wait for a hung disk: still counted
+            self._buffer[:0] = batch
+            self._memory_cause = f"writing the spool {self.spool.path} did not finish at the stop"
+            raise
         except Exception as exc:  # noqa: BLE001 — disk full or failing SD card: keep polling, keep trying
             self._buffer[:0] = batch
+            self._memory_cause = f"cannot write the spool {self.spool.path}: {exc}"
             if not self._spool_failing:
                 log.error("cannot write the spool %s: %s; holding %d readings in memory (at most %d)",
                           self.spool.path, exc, len(self._buffer), MAX_BUFFER)
@@ -182,20 +194,35 @@ class Service:
 
     async def _shutdown(self, poll_stop: asyncio.Event, tasks: list[asyncio.Task], helpers: list[asyncio.Task],
                         workers: list[asyncio.Task]) -> None:
+        """Within STOP_BUDGET s: the current poll, the last flush, then the sinks' drain; a hung
+        database or disk is left behind (its readings stay in the spool for the next start)."""
+        t0 = time.monotonic()
         log.info("stopping: finishing the current poll, spooling and delivering what is pending")
         poll_stop.set()
         self.stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.gather(*helpers, return_exceptions=True)
-        await self._flush()
-        await asyncio.gather(*workers, return_exceptions=True)
-        results = await asyncio.gather(*(w.drain(DRAIN_DEADLINE) for w in self.workers), return_exceptions=True)
+        await _within(asyncio.gather(*tasks, return_exceptions=True), 3.0)
+        await _within(asyncio.gather(*helpers, return_exceptions=True), 1.0)
+        await _within(self._flush(), 3.0)
+        await _within(asyncio.gather(*workers, return_exceptions=True), WORKER_GRACE)
+        deadline = max(STOP_BUDGET - 4.0 - (time.monotonic() - t0), 1.0)  # 2 s to close sinks, 2 s spare
+        results = await asyncio.gather(*(w.drain(deadline) for w in self.workers), return_exceptions=True)
         for w, ok in zip(self.workers, results):
             if ok is not True:
-                pending = await self.spool.pending(w.sink.name)
-                log.warning("%s: %d readings stay in the spool for the next start", w.sink.name, pending)
-        await self.spool.close()
-        log.info("wattlog stopped: %d readings taken this run", self.spooled)
+                try:
+                    pending = await asyncio.wait_for(self.spool.pending(w.sink.name), 1.0)
+                    log.warning("%s: %d readings stay in the spool for the next start", w.sink.name, pending)
+                except Exception:  # noqa: BLE001
+                    log.warning("%s: undelivered readings stay in the spool for the next start", w.sink.name)
+        await _within(self.spool.close(), 1.0)
+        self._log_totals()
+
+    def _log_totals(self) -> None:
+        lost = len(self._buffer) + self.memory_dropped
+        if lost:
+            log.error("%d readings taken this run were never spooled and are lost (%d still in memory at the "
+                      "stop, %d dropped from memory at its bound of %d): %s", lost, len(self._buffer),
+                      self.memory_dropped, MAX_BUFFER, self._memory_cause or "the spool could not be written")
+        log.info("wattlog stopped: %d readings taken this run, %d spooled, %d lost", self.taken, self.spooled, lost)
 
     async def _seed_today(self) -> None:
         main = next((s for s in self.sinks if isinstance(s, DatabaseSink)), None)
@@ -208,6 +235,16 @@ class Service:
             log.debug("no energy-today totals from the store: %s", exc)
             return
         self.live.seed_today(kwh, day)
+
+
+async def _within(aw, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    """Await `aw` for at most `seconds`; then cancel it (shutdown never waits on a hung call)."""
+    try:
+        await asyncio.wait_for(aw, seconds)
+    except asyncio.TimeoutError:
+        log.warning("stopping: a task did not finish within %g s and was cancelled", seconds)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("stopping: %s", exc)
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> bool:

@@ -14,6 +14,7 @@ from ..reading import Reading
 from .spool import Spool
 
 log = logging.getLogger("wattlog.sinks")
+CLOSE_LIMIT = 2.0  # seconds a sink may take to close at shutdown (a hung server must not hold it up)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class SinkWorker:
     def __init__(self, sink: Sink, spool: Spool, backoff_max: float = 60.0) -> None:
         self.sink, self.spool, self.backoff_max = sink, spool, backoff_max
         self.delivered = 0
-        self.state = "starting"  # ok, down
+        self.state = "starting"  # ok, down (the sink failed), spool error (the spool failed)
         self.last_error = ""
         self._opened = False
         self._wake = asyncio.Event()
@@ -59,10 +60,15 @@ class SinkWorker:
         self._wake.set()
 
     async def _deliver_pending(self) -> bool:
-        """Deliver everything pending; False if the sink failed."""
+        """Deliver everything pending; False if the sink or the spool failed (logged once per episode)."""
         while True:
-            entries = await self.spool.fetch(self.sink.name, self.sink.batch)
+            try:
+                entries = await self.spool.fetch(self.sink.name, self.sink.batch)
+            except Exception as exc:  # noqa: BLE001 — disk full, a failing SD card: retry, never end
+                self._spool_failed("read", exc)
+                return False
             if not entries:
+                self._spool_back()
                 return True
             try:
                 if not self._opened:
@@ -73,15 +79,35 @@ class SinkWorker:
                 self._opened = False
                 await self._close_quietly()
                 if self.state != "down":
-                    pending = await self.spool.pending(self.sink.name)
+                    try:
+                        pending = await self.spool.pending(self.sink.name)
+                    except Exception:  # noqa: BLE001
+                        pending = len(entries)
                     log.error("%s is down: %s; %d readings kept in the spool until it is back",
                               self.sink.name, _one_line(exc), pending)
                 self.state, self.last_error = "down", _one_line(exc)
                 return False
-            await self.spool.ack(self.sink.name, entries[-1].seq)
-            self.delivered += len(entries)
             if self.state == "down":
                 log.info("%s is back; delivering the spooled readings", self.sink.name)
+                self.state, self.last_error = "ok", ""
+            try:
+                await self.spool.ack(self.sink.name, entries[-1].seq)
+            except Exception as exc:  # noqa: BLE001 — delivered but not acknowledged: sent again later,
+                self._spool_failed("acknowledge", exc)  # and every sink's deliver is idempotent
+                return False
+            self.delivered += len(entries)
+            self._spool_back()
+
+    def _spool_failed(self, what: str, exc: BaseException) -> None:
+        if self.state != "spool error":
+            log.error("%s: cannot %s the spool %s: %s; retrying with backoff, nothing is lost",
+                      self.sink.name, what, self.spool.path, _one_line(exc))
+        self.state, self.last_error = "spool error", _one_line(exc)
+
+    def _spool_back(self) -> None:
+        if self.state == "spool error":
+            log.info("%s: the spool works again", self.sink.name)
+        if self.state != "down":
             self.state, self.last_error = "ok", ""
 
     async def _close_quietly(self) -> None:
@@ -93,7 +119,11 @@ class SinkWorker:
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 1.0
         while not stop.is_set():
-            ok = await self._deliver_pending()
+            try:
+                ok = await self._deliver_pending()
+            except Exception as exc:  # noqa: BLE001 — a bug here must not end the task silently
+                log.exception("%s: unexpected error, retrying: %s", self.sink.name, exc)
+                self.state, self.last_error, ok = "down", _one_line(exc), False
             backoff = 1.0 if ok else min(backoff * 2, self.backoff_max)
             if not ok:
                 delay = backoff
@@ -111,7 +141,10 @@ class SinkWorker:
         except asyncio.TimeoutError:
             return False
         finally:
-            await self._close_quietly()
+            try:
+                await asyncio.wait_for(self._close_quietly(), CLOSE_LIMIT)
+            except asyncio.TimeoutError:
+                log.warning("%s: closing took more than %g s; left behind", self.sink.name, CLOSE_LIMIT)
 
 
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, timeout: float | None) -> None:

@@ -48,6 +48,25 @@ def repair_tail(path: Path) -> int:
         return size - keep
 
 
+def _append(path: Path, data: bytes) -> None:
+    """Append `data` whole and fsync it, or leave the file as it was (e.g. a disk that fills
+    half-way). Unbuffered: a buffered file would try to flush again before truncating, fail
+    on the full disk again, and leave the rows written so far, to be appended again later."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        size = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)
+            raise
+    finally:
+        os.close(fd)
+
+
 class _DayFile:
     """One day's file and, per meter, the last timestamp written and the rows written at it.
 
@@ -134,15 +153,7 @@ class CsvSink(Sink):
             if not f.path.exists() or f.path.stat().st_size == 0:
                 w.writerow(COLUMNS)
             w.writerows(day_rows)
-            with f.path.open("ab") as out:
-                size = out.tell()
-                try:
-                    out.write(buf.getvalue().encode("utf-8"))
-                    out.flush()
-                    os.fsync(out.fileno())
-                except OSError:
-                    out.truncate(size)  # e.g. disk full: leave no half row behind
-                    raise
+            _append(f.path, buf.getvalue().encode("utf-8"))
             for row in day_rows:  # only now: a failed write is retried in full
                 f.remember(row)
         if len(self._files) > 1:  # keep only the newest day's file in memory

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..reading import Reading
+from ..errors import StoreUnavailable
+from ..store.engine import TIMEOUT
 from ..validate import Checker
 from .base import Sink, SinkSection
+from .calls import CallThread
 
 log = logging.getLogger("wattlog.sinks")
 REFRESH_BUDGET = 5.0  # seconds of pending rollups per delivery: a shutdown's 15 s drain is never held up long
@@ -22,6 +23,7 @@ class DatabaseConfig:
     url: str  # with the password filled in: never print it
     shown: str  # the URL with the password masked, for logs and messages
     name: str = "main"
+    timeout: float = TIMEOUT  # connect, statement and lock timeout of every call (issue 8)
 
 
 class DatabaseSink(Sink):
@@ -37,18 +39,28 @@ class DatabaseSink(Sink):
         self.db, self.cfg = db, cfg
         self.name = f"db:{db.name}"
         self.store = None
-        # One thread per database: a hung connection delays only this sink.
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+        # One thread per database: a hung connection delays only this sink, and at most
+        # `limit` seconds: then the thread and its store are abandoned (sinks/calls.py).
+        self._thread = CallThread(self.name)
+        self.limit = db.timeout + REFRESH_BUDGET
 
-    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+    async def _run(self, fn, *args, limit: float | None = None):  # type: ignore[no-untyped-def]
+        store = self.store
+        try:
+            return await self._thread.call(fn, *args, limit=limit or self.limit,
+                                           cleanup=store.close if store is not None else None)
+        except TimeoutError as exc:  # the call thread's limit: the database hangs
+            self.store = None  # its connection is stuck in the abandoned thread; open anew
+            raise StoreUnavailable(f"the database does not answer: {exc}", url=self.db.shown,
+                                   fix="check that the server is running and not overloaded") from None
 
     def _open(self) -> None:
         from ..store import Store
 
         if self.store is not None:
             return
-        store = Store(self.db.url, site=self.cfg.site, tz=self.cfg.timezone, gap_seconds=self.cfg.gap_seconds)
+        store = Store(self.db.url, site=self.cfg.site, tz=self.cfg.timezone, gap_seconds=self.cfg.gap_seconds,
+                      timeout=self.db.timeout)
         try:
             store.migrate()
             for m in self.cfg.meters:
@@ -59,18 +71,20 @@ class DatabaseSink(Sink):
         self.store = store
 
     async def open(self) -> None:
-        await self._run(self._open)
+        await self._run(self._open, limit=3 * self.db.timeout + 10)  # a first start migrates the schema
 
     async def deliver(self, readings: list[Reading]) -> None:
-        await self._run(self._deliver, readings)
+        if self.store is None:
+            raise StoreUnavailable("not open", url=self.db.shown)
+        await self._run(self._deliver, self.store, readings)
 
-    def _deliver(self, readings: list[Reading]) -> None:
-        assert self.store is not None
+    def _deliver(self, store: Any, readings: list[Reading]) -> None:
+        # `store` is passed, not read from self: an abandoned thread that wakes up late keeps its own
         if len(readings) >= self.batch:  # catching up: rollups once the backlog is in
-            self.store.write(readings, defer=True)
+            store.write(readings, defer=True)
             return
-        self.store.write(readings)
-        if not self.store.refresh_pending(REFRESH_BUDGET):
+        store.write(readings)
+        if not store.refresh_pending(REFRESH_BUDGET):
             log.info("%s: rollups of the backlog partly recomputed; the rest with the next batches", self.name)
 
     async def prune(self, raw_days: float) -> None:
@@ -100,7 +114,7 @@ class DatabaseSink(Sink):
     async def close(self) -> None:
         if self.store is not None:
             store, self.store = self.store, None
-            await self._run(store.close)
+            await self._run(store.close, limit=2.0)  # never held up by a hung connection
 
 
 def parse_databases(c: Checker, dbs: Any, cfg: Any) -> list[DatabaseConfig]:
@@ -119,7 +133,7 @@ def _database(c: Checker, entry: dict[str, Any], i: int) -> DatabaseConfig | Non
     from ..store.engine import check_driver, mask_url, normalise
 
     where = f"databases[{i}]."
-    c.keys(entry, {"name", "url", "password", "password_env", "password_file"}, where)
+    c.keys(entry, {"name", "url", "password", "password_env", "password_file", "timeout"}, where)
     url_text = c.string(entry, "url", where)
     if not url_text:
         c.fail(where + "url", "missing", 'e.g. url = "postgresql://wattlog@db.local/wattlog"')
@@ -142,8 +156,9 @@ def _database(c: Checker, entry: dict[str, Any], i: int) -> DatabaseConfig | Non
     if problem:
         c.fail(where + "url", problem[0], problem[1])
     name = c.string(entry, "name", where, "main" if i == 0 else f"db{i}")
+    timeout = c.duration(entry, "timeout", where, TIMEOUT, 1.0, 600.0)
     return DatabaseConfig(url=url.render_as_string(hide_password=False),
-                          shown=url.render_as_string(hide_password=True), name=name)
+                          shown=url.render_as_string(hide_password=True), name=name, timeout=timeout)
 
 
 SECTION = SinkSection("databases", parse_databases, lambda dbs, cfg: [DatabaseSink(db, cfg) for db in dbs])

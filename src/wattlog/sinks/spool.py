@@ -1,8 +1,11 @@
 """The spool: every reading is written here first, durably, then each sink drains it in order.
 
 A database or broker that is down only makes its cursor fall behind; nothing is lost and the
-poller never waits for a sink. The spool is bounded: it warns at 80 % and, at the bound, drops
-the oldest readings (and says how many). One SQLite file, used from one thread.
+poller never waits for a sink. The bound counts only undelivered readings (those behind the
+slowest sink's cursor): it warns at 80 % and, past the bound, drops the oldest undelivered
+readings, logging once when an episode of drops starts and once with the true count and cause
+when it ends. Rows every sink has taken are pruned hourly, or at once when they crowd the bound.
+One SQLite file, used from one thread.
 """
 
 from __future__ import annotations
@@ -40,7 +43,10 @@ class Spool:
     def __init__(self, path: Path, max_readings: int = 1_000_000) -> None:
         self.path = path
         self.max_readings = max_readings
-        self.dropped = 0
+        self.dropped = 0  # undelivered readings dropped at the bound, this run
+        self._episode = 0  # dropped in the current episode (0: none going on)
+        self._episode_cause = ""
+        self._sinks: list[str] = []  # the sinks of this run: only their cursors hold rows
         self._warned = False
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
         self._db: sqlite3.Connection | None = None
@@ -69,23 +75,49 @@ class Spool:
                            [(json.dumps(to_record(r), separators=(",", ":")),) for r in readings])
         return self._enforce_bound(db)
 
+    def _cursor(self, db: sqlite3.Connection, sink: str) -> int:
+        row = db.execute("SELECT seq FROM cursors WHERE sink = ?", (sink,)).fetchone()
+        return row[0] if row else 0
+
+    def _slowest(self, db: sqlite3.Connection, hi: int) -> int:
+        """The lowest cursor of this run's sinks: every row at or below it is delivered everywhere."""
+        return min((self._cursor(db, s) for s in self._sinks), default=hi)
+
     def _enforce_bound(self, db: sqlite3.Connection) -> int:
+        """Keep at most max_readings undelivered rows; returns how many are undelivered."""
         lo, hi = db.execute("SELECT MIN(seq), MAX(seq) FROM spool").fetchone()
-        size = 0 if lo is None else hi - lo + 1
+        if lo is None:
+            return 0
+        slow = self._slowest(db, hi)
+        if hi - lo + 1 > self.max_readings and slow >= lo:  # delivered rows crowd the bound: no loss
+            db.execute("DELETE FROM spool WHERE seq <= ?", (slow,))
+            lo = slow + 1
+        size = hi - max(slow, lo - 1)  # rows are only ever deleted from the start: seqs are contiguous
         if size > self.max_readings:
             cut = hi - self.max_readings
             n = db.execute("DELETE FROM spool WHERE seq <= ?", (cut,)).rowcount
             self.dropped += n
-            log.error("spool full (%d readings): dropped the %d oldest undelivered readings; "
-                      "a sink has been down too long — see the sink errors above", self.max_readings, n)
             size -= n
+            if not self._episode:
+                behind = [s for s in self._sinks if self._cursor(db, s) < cut]
+                self._episode_cause = (f"{', '.join(behind) or 'a sink'} did not take them (see its errors); "
+                                       f"[spool] max_readings = {self.max_readings}")
+                log.error("spool full: dropping the oldest undelivered readings (%d so far) because %s; "
+                          "the total follows when it ends", n, self._episode_cause)
+            self._episode += n
+        elif self._episode and size <= WARN_AT * self.max_readings:
+            self._end_episode()
         if size >= WARN_AT * self.max_readings and not self._warned:
             self._warned = True
-            log.warning("spool at %d of %d readings (%.0f %%): a sink is not keeping up; at the bound the "
-                        "oldest readings are dropped", size, self.max_readings, 100 * size / self.max_readings)
+            log.warning("spool at %d of %d undelivered readings (%.0f %%): a sink is not keeping up; past the "
+                        "bound the oldest are dropped", size, self.max_readings, 100 * size / self.max_readings)
         elif size < 0.5 * self.max_readings:
             self._warned = False
         return size
+
+    def _end_episode(self) -> None:
+        log.error("spool: %d undelivered readings were dropped (lost) because %s", self._episode, self._episode_cause)
+        self._episode = 0
 
     def _fetch(self, sink: str, limit: int) -> list[Entry]:
         db = self._open()
@@ -102,6 +134,8 @@ class Spool:
     def _register(self, sink: str, from_start: bool) -> None:
         """A sink seen for the first time starts at the end (or the start) of the spool."""
         db = self._open()
+        if sink not in self._sinks:
+            self._sinks.append(sink)
         if db.execute("SELECT 1 FROM cursors WHERE sink = ?", (sink,)).fetchone() is None:
             start = 0 if from_start else (db.execute("SELECT MAX(seq) FROM spool").fetchone()[0] or 0)
             db.execute("INSERT INTO cursors (sink, seq) VALUES (?, ?)", (sink, start))
@@ -112,15 +146,16 @@ class Spool:
         return db.execute("SELECT COUNT(*) FROM spool WHERE seq > ?", (row[0] if row else 0,)).fetchone()[0]
 
     def _prune(self, sinks: list[str]) -> int:
-        """Delete what every active sink has taken."""
+        """Delete what every active sink has taken: up to the SLOWEST sink's cursor."""
         db = self._open()
         if not sinks:
             return 0
-        marks = [db.execute("SELECT seq FROM cursors WHERE sink = ?", (s,)).fetchone() for s in sinks]
-        low = min(m[0] if m else 0 for m in marks)
+        low = min(self._cursor(db, s) for s in sinks)
         return db.execute("DELETE FROM spool WHERE seq <= ?", (low,)).rowcount
 
     def _close(self) -> None:
+        if self._episode:
+            self._end_episode()
         if self._db is not None:
             self._db.close()
             self._db = None

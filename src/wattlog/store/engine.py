@@ -50,11 +50,33 @@ def check_driver(url: str | URL) -> tuple[str, str] | None:
     return None
 
 
-def make_engine(url: str | URL, **kwargs: object) -> Engine:
-    """An engine with the settings wattlog relies on for each dialect."""
+TIMEOUT = 20.0  # seconds: connect, statement and lock timeouts on every database call (issue 8)
+
+
+def timeout_args(u: URL, timeout: float) -> dict[str, object]:
+    """The driver's connect arguments that bound every call: a database that is down, hung or
+    locked gives an error within about `timeout` seconds instead of a wait without end. (A frozen
+    server cannot enforce its own statement timeout: sinks/database.py also bounds each call.)"""
+    backend, ms = u.get_backend_name(), max(int(timeout * 1000), 1)
+    if backend == "sqlite":
+        return {"timeout": timeout}  # the busy timeout: how long to wait for another writer's lock
+    if backend == "postgresql" and u.get_driver_name() in ("psycopg", "psycopg2"):
+        return {"connect_timeout": max(int(round(timeout)), 2),
+                "options": f"-c statement_timeout={ms} -c lock_timeout={ms} -c synchronous_commit=on"}
+    if backend in ("mysql", "mariadb") and u.get_driver_name() == "pymysql":
+        t = max(int(round(timeout)), 1)
+        return {"connect_timeout": t, "read_timeout": t, "write_timeout": t,
+                "init_command": f"SET SESSION innodb_lock_wait_timeout = {t}"}
+    if backend == "mssql" and u.get_driver_name() == "pymssql":
+        return {"login_timeout": max(int(round(timeout)), 1), "timeout": max(int(round(timeout)), 1)}
+    return {}
+
+
+def make_engine(url: str | URL, timeout: float = TIMEOUT, **kwargs: object) -> Engine:
+    """An engine with the settings wattlog relies on for each dialect, every call bounded by `timeout`."""
     u = normalise(url)
     if u.get_backend_name() == "sqlite":
-        engine = create_engine(u, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(u, connect_args=timeout_args(u, timeout), **kwargs)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -62,9 +84,11 @@ def make_engine(url: str | URL, **kwargs: object) -> Engine:
             # at the first write, leaving reads before it outside the transaction).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            # WAL: readers (reports, dashboard) never block the logger; NORMAL is crash-safe in WAL.
+            # WAL: readers (reports, dashboard) never block the logger. FULL: a commit is on the
+            # disk when it returns, so the spool is acknowledged only for readings that survive a
+            # power cut (NORMAL is crash-safe, but may lose the last commits; bench/durability.py).
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -75,4 +99,4 @@ def make_engine(url: str | URL, **kwargs: object) -> Engine:
             conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', '')}".strip())
 
         return engine
-    return create_engine(u, pool_pre_ping=True, **kwargs)
+    return create_engine(u, pool_pre_ping=True, connect_args=timeout_args(u, timeout), **kwargs)

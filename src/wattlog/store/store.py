@@ -20,7 +20,7 @@ from ..reading import Reading
 from . import migrate as schema_version
 from . import statements as st
 from .buckets import QUARTER, LocalBuckets, aware, floor15, from_us, naive_utc, to_us
-from .engine import check_driver, make_engine, normalise
+from .engine import TIMEOUT, check_driver, make_engine, normalise
 from .quarters import Quarters
 from .refresh import (
     HORIZON,
@@ -44,7 +44,7 @@ class Store:
     """Readings of one site's meters, with 15-minute, hourly, daily and monthly rollups kept current."""
 
     def __init__(self, url: str, *, site: str = "wattlog", tz: str = "Asia/Kuala_Lumpur",
-                 gap_seconds: float = 60.0) -> None:
+                 gap_seconds: float = 60.0, timeout: float = TIMEOUT) -> None:
         self.url = normalise(url)
         self.shown = self.url.render_as_string(hide_password=True)
         problem = check_driver(self.url)
@@ -61,7 +61,7 @@ class Store:
         self.dialect = self.url.get_backend_name()
         self._insert_dialect = self.dialect  # tests set "mssql" to run the portable insert path here
         self._writer: RowWriter | None = None
-        self.engine = make_engine(self.url)
+        self.engine = make_engine(self.url, timeout)
 
     # -- plumbing ------------------------------------------------------------------------------
 

@@ -1,0 +1,108 @@
+"""The spool's bound and pruning, on the real SQLite spool: only undelivered rows count, the
+slowest sink holds rows, drops are the oldest undelivered only, counted and logged once per episode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+from wattlog.reading import Reading
+from wattlog.sinks.spool import Spool
+
+T0 = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
+
+def readings(n: int, start: int = 0) -> list[Reading]:
+    return [Reading("m", T0 + timedelta(seconds=start + i), "rx380", {"total_real_power": float(start + i)})
+            for i in range(n)]
+
+
+def seqs(path) -> list[int]:
+    with sqlite3.connect(path) as db:
+        return [r[0] for r in db.execute("SELECT seq FROM spool ORDER BY seq")]
+
+
+def test_prune_keeps_what_the_slowest_sink_has_not_taken(tmp_path):
+    async def go() -> list[int]:
+        sp = Spool(tmp_path / "spool.db")
+        for s in ("fast", "slow"):
+            await sp.register(s)
+        await sp.append(readings(100))
+        await sp.ack("fast", 100)
+        await sp.ack("slow", 10)
+        removed = await sp.prune(["fast", "slow"])
+        assert removed == 10
+        left = await sp.fetch("slow", 1000)
+        await sp.close()
+        return [e.seq for e in left]
+
+    assert asyncio.run(go()) == list(range(11, 101))
+    assert seqs(tmp_path / "spool.db") == list(range(11, 101))
+
+
+def test_the_bound_counts_only_undelivered_rows(tmp_path, caplog):
+    """Every sink healthy: thousands of delivered rows past the bound are no loss and no error."""
+    async def go() -> int:
+        sp = Spool(tmp_path / "spool.db", max_readings=100)
+        await sp.register("db")
+        for i in range(30):
+            await sp.append(readings(20, 20 * i))
+            batch = await sp.fetch("db", 1000)
+            await sp.ack("db", batch[-1].seq)
+        dropped = sp.dropped
+        await sp.close()
+        return dropped
+
+    with caplog.at_level(logging.WARNING, logger="wattlog"):
+        assert asyncio.run(go()) == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    assert len(seqs(tmp_path / "spool.db")) <= 100  # the delivered rows were pruned, not kept for ever
+
+
+def test_past_the_bound_only_the_oldest_undelivered_go_counted_once_per_episode(tmp_path, caplog):
+    async def go() -> tuple[int, list[int], list[int]]:
+        sp = Spool(tmp_path / "spool.db", max_readings=100)
+        for s in ("csv", "db"):
+            await sp.register(s)
+        await sp.append(readings(50))
+        await sp.ack("csv", 50)
+        await sp.ack("db", 50)  # both healthy so far
+        for i in range(10):  # then db is down: 200 more, 20 per flush
+            await sp.append(readings(20, 50 + 20 * i))
+            batch = await sp.fetch("csv", 1000)
+            await sp.ack("csv", batch[-1].seq)
+        during = [e.seq for e in await sp.fetch("db", 1000)]
+        # db is back and catches up: the episode ends
+        await sp.ack("db", during[-1])
+        await sp.append(readings(1, 250))
+        after = [e.seq for e in await sp.fetch("db", 1000)]
+        dropped = sp.dropped
+        await sp.close()
+        return dropped, during, after
+
+    with caplog.at_level(logging.INFO, logger="wattlog.spool"):
+        dropped, during, after = asyncio.run(go())
+    # 200 undelivered for db against a bound of 100: exactly the 100 oldest of them are lost
+    assert dropped == 100
+    assert during == list(range(151, 251)), "the newest max_readings undelivered are kept, in order"
+    assert after == [251]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2, errors  # one when the episode starts, one with the total when it ends
+    assert "db" in errors[0] and "csv" not in errors[0].split("because")[1].split("did not")[0]
+    assert "100 undelivered readings were dropped" in errors[1] and "db did not take them" in errors[1]
+
+
+def test_an_episode_still_going_at_the_stop_is_totalled(tmp_path, caplog):
+    async def go() -> None:
+        sp = Spool(tmp_path / "spool.db", max_readings=10)
+        await sp.register("db")
+        for i in range(5):
+            await sp.append(readings(7, 7 * i))
+        await sp.close()
+
+    with caplog.at_level(logging.INFO, logger="wattlog.spool"):
+        asyncio.run(go())
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2 and "25 undelivered readings were dropped" in errors[1], errors
