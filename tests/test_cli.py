@@ -82,6 +82,8 @@ def test_export_and_import_csv_round_trip(tmp_path):
                    "2025-03-01 08:00:20,400,401,402,230,231,232,1,2,3,1500,0.9,50.0\n"
                    "2025-03-01 08:00:30,oops\n")
     r = run("import-csv", str(poc), "--meter", "legacy", "--db", url)
+    assert r.returncode == 2 and "no meter 'legacy'" in r.stderr and "--new-meter" in r.stderr
+    r = run("import-csv", str(poc), "--meter", "legacy", "--new-meter", "--db", url)
     assert r.returncode == 0 and "3 rows read: 2 new, 0 already there, 1 skipped" in r.stdout
     assert f"{poc}:4" in r.stderr
     r = run("import-csv", str(poc), "--meter", "legacy", "--db", url)

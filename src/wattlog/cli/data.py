@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import CONTEXT, parse_when, resolve_target, site_options
+from .options import CONTEXT, fail, parse_when, resolve_target, site_options
 
 
 def _store(target, gap_seconds: float = 60.0):  # type: ignore[no-untyped-def]
@@ -51,42 +51,60 @@ def export(db_url, config_path, site, tz, meter, start, end, fmt, output) -> Non
 
 @click.command("import-csv", context_settings=CONTEXT)
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--meter", required=True, help="The meter (location label) these files belong to.")
+@click.option("--meter", help="The meter (location label) these files belong to (default: each row's meter column).")
+@click.option("--new-meter", is_flag=True, help="Create --meter (or the file's meters) if the site does not have it.")
 @site_options("Take the database, site and time zone from this config.",
               "Time zone of the files' naive timestamps (default: the site's, Asia/Kuala_Lumpur).")
 @click.option("--gap-seconds", type=float, default=600.0, show_default=True,
               help="Rows further apart are a gap (energy is not integrated across it). The proof of concept "
                    "wrote a row every 5 minutes.")
-def import_csv(files, meter, db_url, config_path, site, tz, gap_seconds) -> None:  # type: ignore[no-untyped-def]
-    """Import the proof of concept's daily CSV files (naive local timestamps); safe to repeat.
+def import_csv(files, meter, new_meter, db_url, config_path, site, tz, gap_seconds) -> None:  # type: ignore[no-untyped-def]
+    """Import CSV files (the proof of concept's daily files, wattlog's own daily files or its
+    export) into the database, which is created if new. Safe to repeat: rows already stored are
+    not added again. A file at a time, all or none; bad lines are skipped and listed.
 
     \b
     Example:
-      wattlog import-csv logs/rx380_2025-03-*.csv --meter office --db sqlite:///data/wattlog.db
+      wattlog import-csv logs/rx380_2025-03-*.csv --meter office --new-meter --db sqlite:///data/wattlog.db
     """
-    from rich.progress import Progress
-
     from ..store import StoreError
-    from ..store.importer import import_poc_csv
+    from ..store.importer import import_poc_csv, name_problem
 
+    if meter is not None and name_problem(meter):
+        fail(f"--meter: {name_problem(meter)}", 2)
     target = resolve_target(db_url, config_path, site, tz)
-    with Progress(transient=True) as bar:
-        task = bar.add_task("importing", total=len(files))
+    try:
+        with _store(target, gap_seconds) as store:
+            store.migrate()  # a new database is created here: importing old files is how most sites start
+            known = ({m.name for m in target.config.meters} if target.config else set()) | \
+                {m["name"] for m in store.meters()}
 
-        def progress(path, result) -> None:  # type: ignore[no-untyped-def]
-            bar.update(task, completed=result.files - 1,
-                       description=f"{Path(path).name}: {result.rows_read:,} rows read")
+            def check_meter(name: str) -> str | None:
+                if name in known or new_meter:
+                    return None
+                where = "the config" if target.config else f"site {target.name!r}"
+                return (f"no meter {name!r} in {where} (known: {', '.join(sorted(known)) or 'none yet'}): "
+                        f"check the spelling, or add --new-meter to create it")
 
-        try:
-            with _store(target, gap_seconds) as store:
-                result = import_poc_csv(store, files, meter, target.tz, progress)
-        except StoreError as exc:
-            raise click.ClickException(str(exc)) from None
-    click.echo(f"{result.files} file(s), {result.rows_read} rows read: {result.rows_inserted} new, "
-               f"{result.rows_duplicate} already there, {len(result.skipped)} skipped")
-    for s in result.skipped[:20]:
-        click.echo(f"  skipped {s}", err=True)
-    if len(result.skipped) > 20:
-        click.echo(f"  … and {len(result.skipped) - 20} more", err=True)
-    for note in result.notes:
+            if meter is not None and check_meter(meter):
+                fail(f"--meter: {check_meter(meter)}", 2)
+
+            def progress(path, result) -> None:  # type: ignore[no-untyped-def]
+                one = result.results[-1]
+                click.echo(str(one).replace(path, Path(path).name, 1))
+                for s in one.skipped[:5]:
+                    click.echo(f"  skipped {s}", err=True)
+                if len(one.skipped) > 5:
+                    click.echo(f"  … and {len(one.skipped) - 5} more bad lines in {Path(path).name}", err=True)
+
+            result = import_poc_csv(store, files, meter, target.tz, progress, check_meter)
+    except StoreError as exc:
+        fail(str(exc))
+    if len(result.results) > 1:
+        click.echo(f"{result.files} files, {result.rows_read:,} rows read: {result.rows_inserted:,} new, "
+                   f"{result.rows_duplicate:,} already there, {len(result.skipped):,} skipped"
+                   + (f"; {len(result.refused)} file(s) not imported" if result.refused else ""))
+    for note in dict.fromkeys(result.notes):
         click.echo(f"  note: {note}", err=True)
+    if result.refused:
+        sys.exit(1)

@@ -321,6 +321,15 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------------
 
+    def times(self, meter: str, start: datetime, end: datetime) -> list[datetime]:
+        """Timestamps (naive UTC) of `meter`'s raw readings in [start, end]; empty for an unknown meter."""
+        with self._tx() as conn:
+            row = self._meters(conn).get(meter)
+            if row is None:
+                return []
+            return [r[0] for r in conn.execute(st.existing_ts(), {"m": row.id, "lo": naive_utc(start),
+                                                                 "hi": naive_utc(end)})]
+
     def readings(self, meter: str | None = None, start: datetime | None = None,
                  end: datetime | None = None) -> Iterator[dict[str, Any]]:
         """Raw readings in [start, end), meter by meter (by name), in time order, streamed.
