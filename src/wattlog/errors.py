@@ -14,6 +14,7 @@
     │   └── ReadFailed       a one-shot read got nothing from the meter (with a hint)
     ├── StoreError           the database refused something: schema, permission, data
     │   └── StoreUnavailable the database cannot be reached now; the same write can be retried
+    ├── ImportRefused        a file to import is refused whole (its meter column, an unknown meter)
     └── ReportError          a report cannot be made as asked; the fix says what to do instead
         └── NoData           no rollups in the requested range
 
@@ -129,6 +130,10 @@ class StoreError(WattlogError):
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached now; nothing was written, so the same write can be retried."""
+
+
+class ImportRefused(WattlogError):
+    """A file to import is refused whole: nothing of it is written; the message says why and the fix."""
 
 
 class ReportError(WattlogError):

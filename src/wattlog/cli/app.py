@@ -31,13 +31,13 @@ def main(verbose: int) -> None:
 
 
 def _register() -> None:
-    from .data import export, import_csv
+    from .data import export, import_csv, rollups
     from .devices import read, scan, sim
     from .documents import monthly, workbook
     from .report import report
     from .service import check, demo, init, run
 
-    for command in (read, scan, sim, run, demo, init, check, export, import_csv, report, workbook, monthly):
+    for command in (read, scan, sim, run, demo, init, check, export, import_csv, rollups, report, workbook, monthly):
         main.add_command(command)
 
 

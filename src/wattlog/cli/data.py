@@ -10,6 +10,16 @@ import click
 from .options import CONTEXT, fail, parse_when, resolve_target, site_options
 
 
+def check_zone(zone: str) -> None:
+    from ..errors import ConfigError
+    from ..site import check_zone as check
+
+    try:
+        check(zone, "--tz")
+    except ConfigError as exc:
+        fail(str(exc), 2)
+
+
 def _store(target, gap_seconds: float = 60.0):  # type: ignore[no-untyped-def]
     from ..store import Store
 
@@ -35,12 +45,14 @@ def export(db_url, config_path, site, tz, meter, start, end, fmt, output) -> Non
     from ..store import StoreError
     from ..store.export import export_rows
 
-    target = resolve_target(db_url, config_path, site, tz)
-    lo, hi = parse_when(start, target.tz, "--from"), parse_when(end, target.tz, "--to")
+    target = resolve_target(db_url, config_path, site, None)  # --tz here is the output's zone, not the site's
+    zone = tz or target.tz
+    check_zone(zone)
+    lo, hi = parse_when(start, zone, "--from"), parse_when(end, zone, "--to")
     out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         with _store(target) as store:
-            n = export_rows(store, meter, lo, hi, fmt, out, target.tz)
+            n = export_rows(store, meter, lo, hi, fmt, out, zone)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -72,7 +84,11 @@ def import_csv(files, meter, new_meter, db_url, config_path, site, tz, gap_secon
 
     if meter is not None and name_problem(meter):
         fail(f"--meter: {name_problem(meter)}", 2)
-    target = resolve_target(db_url, config_path, site, tz)
+    target = resolve_target(db_url, config_path, site, None)  # --tz here is the files' zone
+    zone = tz or target.tz
+    check_zone(zone)
+    if tz and not target.recorded and not target.config:
+        target.tz = tz  # a new site from --db: it is in the files' zone
     try:
         with _store(target, gap_seconds) as store:
             store.migrate()  # a new database is created here: importing old files is how most sites start
@@ -97,7 +113,7 @@ def import_csv(files, meter, new_meter, db_url, config_path, site, tz, gap_secon
                 if len(one.skipped) > 5:
                     click.echo(f"  … and {len(one.skipped) - 5} more bad lines in {Path(path).name}", err=True)
 
-            result = import_poc_csv(store, files, meter, target.tz, progress, check_meter)
+            result = import_poc_csv(store, files, meter, zone, progress, check_meter)
     except StoreError as exc:
         fail(str(exc))
     if len(result.results) > 1:
@@ -108,3 +124,52 @@ def import_csv(files, meter, new_meter, db_url, config_path, site, tz, gap_secon
         click.echo(f"  note: {note}", err=True)
     if result.refused:
         sys.exit(1)
+
+
+@click.group(context_settings=CONTEXT)
+def rollups() -> None:
+    """The 15-minute, hourly, daily and monthly rollups reports read.
+
+    \b
+    Example:
+      wattlog rollups rebuild --db sqlite:///data/wattlog.db
+    """
+
+
+@rollups.command(context_settings=CONTEXT)
+@site_options("Take the database, site and time zone from this config.",
+              "Move the site to this time zone (its rollups are rebuilt in it; default: the recorded one).")
+@click.option("--meter", help="Only this meter.")
+@click.option("--from", "start", metavar="WHEN", help="From this local date/time (default: the first reading).")
+@click.option("--to", "end", metavar="WHEN", help="Up to this local date/time (default: the last reading).")
+@click.option("--gap-seconds", type=float, default=60.0, show_default=True,
+              help="Readings further apart are a gap (as the logger's; import-csv's default is 600).")
+def rebuild(db_url, config_path, site, tz, meter, start, end, gap_seconds) -> None:  # type: ignore[no-untyped-def]
+    """Recompute rollups from the raw readings (after a repair, or to move a site to its right
+    time zone: then all of its rollups are rebuilt in the new zone).
+
+    \b
+    Examples:
+      wattlog rollups rebuild --db sqlite:///data/wattlog.db --from 2026-11-01
+      wattlog rollups rebuild --db sqlite:///data/wattlog.db --tz Asia/Bangkok
+    """
+    from ..store import StoreError
+
+    target = resolve_target(db_url, config_path, site, tz, check=False)
+    moving = bool(tz) and target.recorded != target.tz
+    lo, hi = parse_when(start, target.tz, "--from"), parse_when(end, target.tz, "--to")
+    if moving and (meter or lo or hi):
+        fail("--meter, --from and --to cannot be used when moving a site to another time zone: "
+             "all of its rollups are rebuilt", 2)
+    try:
+        with _store(target, gap_seconds) as store:
+            store.migrate()
+            if moving:
+                store.move_to_zone()
+            else:
+                store.rebuild_rollups(meter, lo, hi)
+    except StoreError as exc:
+        fail(str(exc))
+    what = f"meter {meter}" if meter else f"site {target.name}"
+    click.echo(f"rollups of {what} rebuilt in {target.tz}"
+               + (f" (the site was recorded in {target.recorded})" if moving else ""))

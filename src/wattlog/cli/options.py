@@ -103,10 +103,12 @@ def check_location(store: Any, location: str | None) -> None:
         raise ReportError(f"no location {location!r}", f"use one of: {', '.join(known) or '(no meters yet)'}")
 
 
-def resolve_target(db: str | None, config_path: str | None, site: str | None, tz: str | None) -> Site:
-    """The site from --config or --db; a problem is one line per problem and exit 2."""
+def resolve_target(db: str | None, config_path: str | None, site: str | None, tz: str | None,
+                   check: bool = True) -> Site:
+    """The site from --config or --db (its zone as the database records it); a problem is one line
+    per problem and exit 2."""
     try:
-        return open_site(db, config_path, site, tz)
+        return open_site(db, config_path, site, tz, check)
     except ConfigProblems as exc:
         fail("\n       ".join(str(p) for p in exc.problems), 2)
     except ConfigError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
-from ..errors import StoreError
+from ..errors import ImportRefused, StoreError
 from ..meters.definition import MeterModel, get_model
 from ..quantities import NAME_PATTERN, QUANTITIES
 from ..reading import MISSING, Problem, Reading, check_plausible
@@ -80,10 +80,6 @@ class ImportResult:
         return [r for r in self.results if r.refused]
 
 
-class Refused(Exception):
-    """A file that is not imported at all (its meter column disagrees, or names an unknown meter)."""
-
-
 def parse_timestamp(text: str, tz: ZoneInfo) -> datetime:
     """Aware UTC from '2025-03-01 08:00:10' (local), with T, slashes, fractions or an offset.
 
@@ -135,7 +131,7 @@ def import_poc_csv(store: Store, paths: Iterable[str | Path], meter: str | None,
         try:
             readings = _read_file(path, meter, zone, model, one, result.notes, check_meter)
             one.rows_inserted = store.write(_drop_truncated_duplicates(store, readings), defer=True)
-        except Refused as exc:
+        except ImportRefused as exc:
             one.refused = str(exc)
         except (OSError, StoreError) as exc:
             one.refused = str(exc)
@@ -188,12 +184,12 @@ def _read_file(path: str, meter: str | None, zone: ZoneInfo, model: MeterModel, 
             one.skipped.append(SkippedRow(path, number, str(exc)))
             continue
         if meter is not None and reading.meter != meter:
-            raise Refused(f"line {number} is meter {reading.meter!r} (column meter), not --meter {meter!r}: "
+            raise ImportRefused(f"line {number} is meter {reading.meter!r} (column meter), not --meter {meter!r}: "
                           f"import it with --meter {reading.meter}, or without --meter")
         if reading.meter not in checked:
             problem = name_problem(reading.meter) or (check_meter(reading.meter) if check_meter else None)
             if problem:
-                raise Refused(f"line {number}: {problem}")
+                raise ImportRefused(f"line {number}: {problem}")
             checked.add(reading.meter)
         check_plausible(reading, model, {})
         readings.append(reading)
