@@ -55,7 +55,8 @@ def test_read_json_and_a_silent_unit(tmp_path):
         r = subprocess.run([sys.executable, "-m", "wattlog.cli", "read", f"{base}/9?timeout=0.2"],
                            capture_output=True, text=True)
         assert r.returncode == 1 and r.stderr.count("\n") == 1
-        assert "unit 9" in r.stderr and "no answer" in r.stderr and "check: check wiring" in r.stderr
+        assert "unit 9" in r.stderr and "no answer" in r.stderr and "check the meter's IP address" in r.stderr
+        assert "wiring" not in r.stderr and "check: check" not in r.stderr
 
 
 def test_export_and_import_csv_round_trip(tmp_path):
