@@ -49,3 +49,20 @@ def test_scan_takes_a_url_without_a_unit_and_shows_progress_when_piped():
         assert "3 unit ids answered (0.3 s timeout each)" in r.stdout and "auto s" not in r.stdout
         r = wattlog("scan", base, "--units", "5", "--timeout", "0.2")
         assert r.returncode == 1 and "check the IP address and port" in r.stderr and "A/B" not in r.stderr
+
+
+def test_an_empty_export_says_where_the_data_is_and_the_demo_ends_with_what_to_do_next(tmp_path):
+    r = wattlog("demo", "--duration", "4", "--poll", "1s", "--port", "0", "--data-dir", str(tmp_path / "data"),
+                cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.rstrip().splitlines()[-3:]
+    assert last[0].startswith("demo stopped. What it logged is in sqlite:///")
+    assert last[1].strip().startswith("wattlog report ranking --db sqlite:///") and "--from 20" in last[1]
+    url = last[1].split("--db ")[1].split()[0]
+    r = wattlog("export", "--db", url, "--from", "2001-01-01", "--to", "2001-01-02", cwd=tmp_path)
+    assert r.returncode == 0 and "0 readings exported in this range; data exists from 20" in r.stderr
+    assert "try --from 20" in r.stderr
+    r = wattlog("export", "--db", url, "--meter", "nobody", cwd=tmp_path)
+    assert "no meter 'nobody' at site 'demo' (meters: aircon, office, workshop)" in r.stderr
+    header = wattlog("export", "--db", url, cwd=tmp_path).stdout.splitlines()[0].split(",")
+    assert header[:3] == ["timestamp", "meter", "voltage_l12"] and header[-1] == "flags"

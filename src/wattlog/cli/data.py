@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -35,7 +36,8 @@ def _store(target, gap_seconds: float = 60.0):  # type: ignore[no-untyped-def]
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
 def export(db_url, config_path, site, tz, meter, start, end, fmt, output) -> None:  # type: ignore[no-untyped-def]
-    """Export raw readings as CSV (the proof of concept's columns first) or a JSON array.
+    """Export raw readings as CSV or a JSON array. CSV columns: timestamp (ISO 8601 with the offset),
+    meter, the proof of concept's columns (voltage_l12 … frequency), the other quantities, flags.
 
     \b
     Examples:
@@ -53,12 +55,29 @@ def export(db_url, config_path, site, tz, meter, start, end, fmt, output) -> Non
     try:
         with _store(target) as store:
             n = export_rows(store, meter, lo, hi, fmt, out, zone)
+            where = _where_data_is(store, meter, zone) if n == 0 else ""
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         if output:
             out.close()
-    click.echo(f"{n} readings exported" + (f" to {output}" if output else ""), err=True)
+    click.echo(f"{n} readings exported" + (f" to {output}" if output else "") + where, err=True)
+
+
+def _where_data_is(store, meter: str | None, zone: str) -> str:  # type: ignore[no-untyped-def]
+    """For an empty export: the range where the data is, so the next try hits it."""
+    from zoneinfo import ZoneInfo
+
+    extent = {m: e for m, e in store.extent().items() if meter in (None, m)}
+    if not extent:
+        known = sorted(m["name"] for m in store.meters())
+        return (f": no meter {meter!r} at site {store.site!r} (meters: {', '.join(known) or 'none'})" if meter
+                else f": site {store.site!r} in {store.shown} has no readings yet")
+    tz = ZoneInfo(zone)
+    first = min(e[0] for e in extent.values()).astimezone(tz)
+    last = max(e[1] for e in extent.values()).astimezone(tz)
+    return (f" in this range; data exists from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} ({zone}): "
+            f"try --from {first:%Y-%m-%d} --to {(last + timedelta(days=1)):%Y-%m-%d}")
 
 
 @click.command("import-csv", context_settings=CONTEXT)

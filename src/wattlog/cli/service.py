@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -144,6 +146,12 @@ def demo(data_dir, port, poll, summary, speed, duration) -> None:  # type: ignor
                    f"  database {cfg.databases[0].shown}\n  CSV      {cfg.csv_dir}/\n  log      {cfg.log_file}\n"
                    f"The summary table appears after the first poll, then every {summary}. q or Ctrl-C stops.")
         _run_service(cfg, duration)
+    today = datetime.now(ZoneInfo(cfg.timezone)).date()
+    url = cfg.databases[0].shown
+    me = ".venv/bin/wattlog" if Path(".venv/bin/wattlog").exists() else "wattlog"  # after ./dev: not on PATH
+    click.echo(f"demo stopped. What it logged is in {url}, {cfg.csv_dir}/ and {cfg.log_file}. Look at it with:\n"
+               f"  {me} report ranking --db {url} --from {today} --to {today + timedelta(days=1)}\n"
+               f"  {me} export --db {url} --from {today} | head")
 
 
 @click.command(context_settings=CONTEXT)
