@@ -37,6 +37,8 @@ def decimals(name: str, values: list[Any]) -> int:
     numbers = [abs(float(v)) for v in values if is_number(v)]
     if numbers and all(isinstance(v, int) for v in values if is_number(v)):
         return 0
+    if numbers and all(isinstance(v, Decimal) for v in values if is_number(v)):
+        return 2  # money, to the sen
     unit = name.lower().replace("(", " ").replace(")", " ").split()[-1] if name.split() else ""
     d = UNIT_DECIMALS.get(unit)
     if d is None:
@@ -75,7 +77,9 @@ def print_table(con: Console, t: Table) -> None:
     cols = columns_of(t)
     # Numbers are never cut: if they alone cannot fit beside the narrowest text, stack the rows.
     need = sum(max([len(c) for c in cells] + [min(len(name), 8)]) + 3 for name, numeric, cells in cols if numeric)
-    text_min = sum(10 + 3 for _, numeric, _ in cols if not numeric)
+    # a text column may fold down to 10 characters (less if its longest cell or header is shorter)
+    text_min = sum(min(10, max([len(c) for c in cells] + [len(name)])) + 3 for name, numeric, cells in cols
+                   if not numeric)
     if need + text_min + 1 > con.width:
         print_stacked(con, t, cols)
     else:
