@@ -74,3 +74,11 @@ def test_rollups_rebuild_repairs_and_moves_a_site_to_another_zone(tmp_path):
     assert rows[0]["timestamp"] == "2026-11-02T09:00:00+08:00"
     with Store(url) as store:
         assert store.recorded_zone() == "Asia/Kuala_Lumpur"
+
+
+def test_a_report_on_a_database_that_does_not_exist_says_so_and_creates_nothing(tmp_path):
+    missing = tmp_path / "typo.db"
+    r = wattlog("report", "ranking", "--db", f"sqlite:///{missing}", "--from", "2026-11-01", "--to", "2026-11-02")
+    assert r.returncode == 2 and r.stderr == (f"error: no database at {missing} (from --db): check the path; "
+                                              "the logger (wattlog run) or wattlog import-csv creates it\n")
+    assert not missing.exists() and "Store.migrate" not in r.stderr

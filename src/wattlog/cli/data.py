@@ -103,7 +103,7 @@ def import_csv(files, meter, new_meter, db_url, config_path, site, tz, gap_secon
 
     if meter is not None and name_problem(meter):
         fail(f"--meter: {name_problem(meter)}", 2)
-    target = resolve_target(db_url, config_path, site, None)  # --tz here is the files' zone
+    target = resolve_target(db_url, config_path, site, None, new_ok=True)  # --tz here is the files' zone
     zone = tz or target.tz
     check_zone(zone)
     if tz and not target.recorded and not target.config:
