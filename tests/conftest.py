@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mqtt import *  # noqa: E402,F401,F403
-from pg import *  # noqa: E402,F401,F403
 from fullfs import *  # noqa: E402,F401,F403
-from powercut import *  # noqa: E402,F401,F403
+from mqtt import *  # noqa: E402,F401,F403
 from mysql import *  # noqa: E402,F401,F403
+from pg import *  # noqa: E402,F401,F403
+from powercut import *  # noqa: E402,F401,F403

@@ -55,7 +55,8 @@ def test_read_json_and_a_silent_unit(tmp_path):
         r = subprocess.run([sys.executable, "-m", "wattlog.cli", "read", f"{base}/9?timeout=0.2"],
                            capture_output=True, text=True)
         assert r.returncode == 1 and r.stderr.count("\n") == 1
-        assert "unit 9" in r.stderr and "no answer" in r.stderr and "check: check wiring" in r.stderr
+        assert "unit 9" in r.stderr and "no answer" in r.stderr and "check the meter's IP address" in r.stderr
+        assert "wiring" not in r.stderr and "check: check" not in r.stderr
 
 
 def test_export_and_import_csv_round_trip(tmp_path):
@@ -82,6 +83,8 @@ def test_export_and_import_csv_round_trip(tmp_path):
                    "2025-03-01 08:00:20,400,401,402,230,231,232,1,2,3,1500,0.9,50.0\n"
                    "2025-03-01 08:00:30,oops\n")
     r = run("import-csv", str(poc), "--meter", "legacy", "--db", url)
+    assert r.returncode == 2 and "no meter 'legacy'" in r.stderr and "--new-meter" in r.stderr
+    r = run("import-csv", str(poc), "--meter", "legacy", "--new-meter", "--db", url)
     assert r.returncode == 0 and "3 rows read: 2 new, 0 already there, 1 skipped" in r.stdout
     assert f"{poc}:4" in r.stderr
     r = run("import-csv", str(poc), "--meter", "legacy", "--db", url)

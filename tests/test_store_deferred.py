@@ -15,7 +15,6 @@ from wattlog.reading import Reading
 from wattlog.sinks import database as database_sink
 from wattlog.sinks.database import DatabaseSink
 from wattlog.store import Store, import_poc_csv
-from wattlog.store import importer as importer_module
 from wattlog.store import store as store_module
 from wattlog.store.engine import normalise
 
@@ -180,11 +179,13 @@ def strip_meter(rows: list[dict]) -> list[dict]:
 
 def test_an_import_that_dies_half_way_is_repaired_on_the_next_start(url, tmp_path, monkeypatch):
     start = datetime(2025, 3, 1, 8)
-    lines = ["timestamp,total_real_power,frequency"] + [
-        f"{start + timedelta(seconds=10 * i)},{1000 + i % 7},50.0" for i in range(3000)]
-    path = tmp_path / "day.csv"
-    path.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(importer_module, "BATCH", 1000)
+    paths = []
+    for part in range(3):  # a file at a time, one transaction each: the third file's write dies
+        lines = ["timestamp,total_real_power,frequency"] + [
+            f"{start + timedelta(seconds=10 * i)},{1000 + i % 7},50.0" for i in range(part * 1000, part * 1000 + 1000)]
+        path = tmp_path / f"day{part}.csv"
+        path.write_text("\n".join(lines) + "\n")
+        paths.append(path)
     store = open_store(url)
     real, calls = Store.write, []
 
@@ -196,7 +197,7 @@ def test_an_import_that_dies_half_way_is_repaired_on_the_next_start(url, tmp_pat
 
     monkeypatch.setattr(Store, "write", dies_on_the_third_batch)
     with pytest.raises(RuntimeError, match="killed"):
-        import_poc_csv(store, [path], meter="office")
+        import_poc_csv(store, paths, meter="office")
     monkeypatch.setattr(Store, "write", real)
     store.close()
     assert pending_rows(url) > 0

@@ -15,6 +15,7 @@
     ├── StoreError           the database refused something: schema, permission, data
     │   └── StoreUnavailable the database cannot be reached now; the same write can be retried
     ├── WebError             the dashboard cannot start: address in use, or public without a login
+    ├── ImportRefused        a file to import is refused whole (its meter column, an unknown meter)
     └── ReportError          a report cannot be made as asked; the fix says what to do instead
         └── NoData           no rollups in the requested range
 
@@ -130,6 +131,10 @@ class StoreError(WattlogError):
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached now; nothing was written, so the same write can be retried."""
+
+
+class ImportRefused(WattlogError):
+    """A file to import is refused whole: nothing of it is written; the message says why and the fix."""
 
 
 class ReportError(WattlogError):

@@ -77,6 +77,9 @@ def check_plausible(reading: Reading, model: MeterModel, last_counters: dict[str
             reason = f"frequency {value:g} Hz outside {FREQUENCY_RANGE[0]:g}-{FREQUENCY_RANGE[1]:g} Hz"
         elif reg is not None and reg.valid and not reg.valid[0] <= value <= reg.valid[1]:
             reason = f"{value:g} {reg.unit} outside the meter's range {reg.valid[0]:g}-{reg.valid[1]:g}"
+        elif reg is not None and not reg.valid and not reg.span[0] <= value <= reg.span[1]:
+            # A value no register of this meter can hold (an imported 1e300 W) is not a reading.
+            reason = f"{value:g} {reg.unit} outside what the meter can send ({reg.span[0]:g} to {reg.span[1]:g})"
         elif reg is not None and reg.kind == "counter":
             before = last_counters.get(name)
             last_counters[name] = value

@@ -25,6 +25,7 @@ class Site:
     name: str  # the site's name in the database
     tz: str
     config: Config | None = None
+    recorded: str | None = None  # the zone the database holds for this site (None: a new site)
 
     @property
     def settings(self) -> ReportSettings:
@@ -56,31 +57,57 @@ def sites_in(url: str) -> list[str]:
         return []
 
 
+def recorded_zone(url: str, site: str) -> str | None:
+    """The time zone the database at `url` holds for `site` (None for a new or unreachable one)."""
+    u = normalise(url)
+    if u.get_backend_name() == "sqlite" and u.database and not Path(u.database).exists():
+        return None  # looking must not create the file
+    try:
+        with Store(url, site=site) as store:
+            return store.recorded_zone()
+    except StoreError:
+        return None
+
+
 def open_site(db: str | None = None, config_path: str | None = None, site: str | None = None,
-              tz: str | None = None) -> Site:
-    """The database, site and time zone from a config file, or from a URL (the site found in it).
+              tz: str | None = None, check: bool = True) -> Site:
+    """The database, site and time zone from a config file, or from a URL (the site and its
+    recorded zone found in it). A zone (config's or tz) other than the one the database holds for
+    the site is refused unless check=False (`wattlog rollups rebuild` moving a site to a zone).
     Raises ConfigProblems for a bad config, ConfigError for a bad URL, site or time zone."""
     if config_path:
         cfg = load_config(config_path)
         main = cfg.databases[0]
-        return Site(db or main.url, mask_url(db) if db else main.shown, site or cfg.site, tz or cfg.timezone, cfg)
-    if not db:
-        raise ConfigError("no database given", key="--db", fix="give --db URL (e.g. sqlite:///data/wattlog.db) "
-                          "or --config FILE")
-    try:
-        shown = normalise(db).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - SQLAlchemy's ArgumentError, or a value error from a bad port
-        raise ConfigError(f"not a database URL: {mask_url(db)!r}", key="--db",
-                          fix="e.g. sqlite:///data/wattlog.db or postgresql://user@host/db") from None
-    if site is None:
-        found = sites_in(db)
-        if len(found) > 1:
-            raise ConfigError(f"{shown} holds several sites ({', '.join(found)})", key="--site",
-                              fix="choose one with --site")
-        site = found[0] if found else "wattlog"
-    zone = tz or DEFAULT_TZ
-    check_zone(zone, "--tz")
-    return Site(db, shown, site, zone)
+        target = Site(db or main.url, mask_url(db) if db else main.shown, site or cfg.site, tz or cfg.timezone, cfg)
+        key = "--tz" if tz else "site.timezone"
+    else:
+        if not db:
+            raise ConfigError("no database given", key="--db", fix="give --db URL (e.g. sqlite:///data/wattlog.db) "
+                              "or --config FILE")
+        try:
+            shown = normalise(db).render_as_string(hide_password=True)
+        except Exception:  # noqa: BLE001 - SQLAlchemy's ArgumentError, or a value error from a bad port
+            raise ConfigError(f"not a database URL: {mask_url(db)!r}", key="--db",
+                              fix="e.g. sqlite:///data/wattlog.db or postgresql://user@host/db") from None
+        if site is None:
+            found = sites_in(db)
+            if len(found) > 1:
+                raise ConfigError(f"{shown} holds several sites ({', '.join(found)})", key="--site",
+                                  fix="choose one with --site")
+            site = found[0] if found else "wattlog"
+        target = Site(db, shown, site, tz or "", None)
+        key = "--tz"
+    check_zone(target.tz or DEFAULT_TZ, key if key == "--tz" else f"{config_path}: {key}")
+    target.recorded = recorded_zone(target.url, target.name)
+    target.tz = target.tz or target.recorded or DEFAULT_TZ
+    if check and target.recorded and target.tz != target.recorded:
+        how = (f'set timezone = "{target.recorded}" in {config_path}' if key != "--tz"
+               else f"leave out --tz (or give --tz {target.recorded})")
+        raise ConfigError(f"site {target.name!r} in {target.shown} is in {target.recorded} (recorded with its "
+                          f"data), not {target.tz}", file=None if key == "--tz" else config_path, key=key,
+                          fix=f"{how}; if the database is wrong, move the site with "
+                              f"`wattlog rollups rebuild --tz {target.tz}`")
+    return target
 
 
 def check_zone(zone: str, key: str) -> ZoneInfo:

@@ -272,6 +272,12 @@ def _meter_day(meter: str, location: str, grid: DayGrid, row: dict[str, Any] | N
     if present is None and integrated is not None and row["gap_s"] == 0 and row["covered_s"] >= n * QUARTER_S - 1e-6:
         return MeterDay(meter, location, grid, check, None, None, None, row, integrated * factor, False)
     e, g = q["energy_kwh"], q["gap_s"]
+    # A quarter measured only in part (measuring started or stopped in it) is not complete either:
+    # its unmeasured seconds count as unknown, like a gap's.
+    g = [max(x if x == x else 0.0, QUARTER_S - c) if c == c and c < QUARTER_S - 0.5 else x
+         for x, c in zip(g, q["covered_s"])]
+    if present is not None:  # outside the meter's extent nothing is missing
+        g = [x if p else 0.0 for x, p in zip(g, present)]
     total = sum(e)
     if total != total:  # a NaN: quarters without a row or without power are unknown, never zero-filled
         holes = [v != v for v in e]

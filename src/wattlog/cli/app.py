@@ -31,7 +31,7 @@ def main(verbose: int) -> None:
 
 
 def _register() -> None:
-    from .data import export, import_csv
+    from .data import export, import_csv, rollups
     from .devices import read, scan, sim
     from .documents import monthly, workbook
     from .plc import plc
@@ -39,8 +39,8 @@ def _register() -> None:
     from .service import check, demo, init, run
     from .web import web, web_password
 
-    for command in (read, scan, sim, run, demo, init, check, export, import_csv, report, workbook, monthly, plc,
-                    web, web_password):
+    for command in (read, scan, sim, run, demo, init, check, export, import_csv, rollups, report, workbook, monthly,
+                    plc, web, web_password):
         main.add_command(command)
 
 

@@ -50,7 +50,7 @@ def read(url: str, model: str, definitions: tuple[str, ...], as_json: bool) -> N
     except LinkError as exc:
         fail(str(exc))
     except ReadFailed as exc:
-        fail(f"{exc} — check: {exc.hint}" if exc.hint else str(exc))
+        fail(f"{exc} — {exc.hint}" if exc.hint else str(exc))
     if as_json:
         data = reading.to_json()
         data.pop("meter")
@@ -90,7 +90,7 @@ def scan(url: str, units: str, model: str, definitions: tuple[str, ...], timeout
     except ValueError as exc:
         fail(f"--units: {exc}", 2)
     try:
-        address = parse_address(url if "://" in url else url)
+        address = parse_address(_with_unit(url))
         m = _model(model, definitions)
     except ConfigError as exc:
         fail(str(exc), 2)
@@ -99,10 +99,17 @@ def scan(url: str, units: str, model: str, definitions: tuple[str, ...], timeout
         task = bar.add_task(f"scanning {address.bus}", total=len(ids))
         found: list[int] = []
 
+        piped = not as_json and not console.is_terminal
+        done = [0]
+
         def tick(unit: int, hit) -> None:
+            done[0] += 1
             if hit:
                 found.append(unit)
             bar.update(task, advance=1, description=f"unit {unit}: {len(found)} found")
+            if piped and (hit or done[0] % 10 == 0 or done[0] == len(ids)):  # no bar off a terminal: lines
+                click.echo(f"scanned {done[0]} of {len(ids)} unit ids, {len(found)} answered"
+                           + (f" (unit {unit} just now)" if hit else ""), err=True)
 
         try:
             hits = asyncio.run(do_scan(address, ids, m, timeout, tick))
@@ -115,16 +122,26 @@ def scan(url: str, units: str, model: str, definitions: tuple[str, ...], timeout
     from rich.table import Table
 
     t = Table(title=f"{address.bus}: {len(hits)} of {len(ids)} unit ids answered"
-              f" ({timeout or 'auto'} s timeout)")
+              + (f" ({timeout:g} s timeout each)" if timeout else " (timeout from the baud rate)"))
     for col in ("unit", "answer", "looks like"):
         t.add_column(col)
     for h in hits:
         t.add_row(str(h.unit), h.answer, h.guess)
     Console().print(t)
     if not hits:
-        click.echo("nothing answered: check wiring (A/B), baud rate and parity, and that the meters are powered",
+        click.echo("nothing answered: " + ("check the IP address and port, that the meters are on this network, "
+                                           "and --units" if address.scheme == "tcp" else
+                                           "check wiring (A/B), baud rate and parity, and that the meters are powered"),
                    err=True)
         sys.exit(1)
+
+
+def _with_unit(url: str) -> str:
+    """tcp://host:port (no unit: scan ignores it anyway) -> tcp://host:port/1."""
+    head, sep, query = url.partition("?")
+    if head.startswith(("tcp://", "rtu+tcp://")) and head.split("://", 1)[1].rstrip("/").count("/") == 0:
+        head = head.rstrip("/") + "/1"
+    return head + sep + query
 
 
 def _endpoint(value: str, option: str) -> tuple[str, int]:

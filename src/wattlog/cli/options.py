@@ -137,12 +137,24 @@ def check_location(store: Any, location: str | None) -> None:
         raise ReportError(f"no location {location!r}", f"use one of: {', '.join(known) or '(no meters yet)'}")
 
 
-def resolve_target(db: str | None, config_path: str | None, site: str | None, tz: str | None) -> Site:
-    """The site from --config or --db; a problem is one line per problem and exit 2."""
+def resolve_target(db: str | None, config_path: str | None, site: str | None, tz: str | None,
+                   check: bool = True, new_ok: bool = False) -> Site:
+    """The site from --config or --db (its zone as the database records it); a problem is one line
+    per problem and exit 2. A SQLite file that does not exist is refused (a typo in a path must
+    not leave an empty database behind) unless new_ok (import-csv creates one)."""
+    from pathlib import Path
+
     from ..site import open_site
+    from ..store.engine import normalise
 
     try:
-        return open_site(db, config_path, site, tz)
+        target = open_site(db, config_path, site, tz, check)
+        u = normalise(target.url)
+        if not new_ok and u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:" \
+                and not Path(u.database).exists():
+            fail(f"no database at {u.database} (from {'--db' if db else config_path}): check the path; "
+                 "the logger (wattlog run) or wattlog import-csv creates it", 2)
+        return target
     except ConfigProblems as exc:
         fail("\n       ".join(str(p) for p in exc.problems), 2)
     except ConfigError as exc:

@@ -84,16 +84,6 @@ def report(name: str, start: str, end: str, db_url: str | None, config_path: str
     _print(result, fmt, table_name)
 
 
-def _cell(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:,.3f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:,.1f}"
-    return str(v)
-
-
 def _print(result: Any, fmt: str, table_name: str | None) -> None:
     if fmt == "json":
         click.echo(json.dumps(to_jsonable(result), indent=2, ensure_ascii=False))
@@ -107,16 +97,13 @@ def _print(result: Any, fmt: str, table_name: str | None) -> None:
         out.writerow(chosen.columns)
         out.writerows([["" if v is None else v for v in row] for row in chosen.rows])
         return
-    from rich.console import Console
-    from rich.table import Table as RichTable
+    from .tables import console, print_table
 
-    console = Console()
+    con = console()
+    grids = any(t.name.startswith("heatmap:") for t in tables)
     for t in tables:
-        rt = RichTable(title=t.title, title_justify="left")
-        for c in t.columns:
-            rt.add_column(c, justify="left" if c in ("location", "meters", "flag", "month", "date") else "right")
-        for row in t.rows:
-            rt.add_row(*(_cell(v) for v in row))
-        console.print(rt)
-        for note in t.notes:
-            console.print(f"[dim]• {note}[/dim]", highlight=False)
+        if grids and t.name == "cells":  # the tidy table is for CSV; a person reads the grid
+            for note in t.notes:
+                con.print(f"• {note}", style="dim", highlight=False)
+            continue
+        print_table(con, t)

@@ -6,7 +6,9 @@ import asyncio
 import os
 import sys
 from contextlib import ExitStack
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -193,6 +195,12 @@ def demo(data_dir, port, poll, summary, speed, duration, web_listen, no_web) -> 
                    + (f"  dashboard {web.url}\n" if web.enabled else "")
                    + f"The summary table appears after the first poll, then every {summary}. q or Ctrl-C stops.")
         _run_service(cfg, duration, web)
+    today = datetime.now(ZoneInfo(cfg.timezone)).date()
+    url = cfg.databases[0].shown
+    me = ".venv/bin/wattlog" if Path(".venv/bin/wattlog").exists() else "wattlog"  # after ./dev: not on PATH
+    click.echo(f"demo stopped. What it logged is in {url}, {cfg.csv_dir}/ and {cfg.log_file}. Look at it with:\n"
+               f"  {me} report ranking --db {url} --from {today} --to {today + timedelta(days=1)}\n"
+               f"  {me} export --db {url} --from {today} | head")
 
 
 @click.command(context_settings=CONTEXT)

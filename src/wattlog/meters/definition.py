@@ -48,6 +48,17 @@ class Register:
         return WORDS[self.type]
 
     @property
+    def span(self) -> tuple[float, float]:
+        """The values this register can hold, scaled: the plausibility bound when `valid` is not given."""
+        if self.type == "float32":
+            lo, hi = -3.4028235e38, 3.4028235e38
+        else:
+            bits = 16 * self.words
+            lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if self.type[0] == "s" else (0, 2 ** bits - 1)
+        a, b = lo * self.factor, hi * self.factor
+        return (min(a, b), max(a, b))
+
+    @property
     def end(self) -> int:
         """One past the last address."""
         return self.address + self.words

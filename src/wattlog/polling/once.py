@@ -20,5 +20,7 @@ async def read_once(spec: MeterSpec, retries: int = 1) -> Reading:
         raise LinkError(poller.link_error)
     st = poller.meters[0]
     why = st.last_error or "the meter answered, but refused every register of this model"
-    raise ReadFailed(f"unit {spec.address.unit} on {poller.bus}: {why}",
-                     st.hint or "check the model (--model) against the meter's manual")
+    hint = st.hint or "check the model (--model) against the meter's manual"
+    if spec.address.scheme == "tcp" and "wiring" in hint:  # a Modbus TCP meter has no RS485 wiring or baud
+        hint = "check the meter's IP address, port and unit id, and that it is on this network"
+    raise ReadFailed(f"unit {spec.address.unit} on {poller.bus}: {why}", hint)

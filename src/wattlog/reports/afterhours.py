@@ -70,7 +70,8 @@ def afterhours_of(frame: Frame, location: str | None = None) -> AfterHoursReport
         for d in days:
             kind = day_kind(d.grid.day, st)
             total = sum(d.kwh)
-            hours += sum(d.present) / 4
+            # measured hours only: the energy total covers no more (a gap's hours made it 121 %)
+            hours += sum(900.0 - min(g, 900.0) for g, p in zip(d.gap, d.present) if p) / 3600
             if kind == "holiday":
                 holiday += total
             elif kind == "off":
@@ -85,7 +86,8 @@ def afterhours_of(frame: Frame, location: str | None = None) -> AfterHoursReport
         total_kwh = work + evening + off + holiday
         base = statistics.median(minima) if minima else None
         rows.append(AfterHours(loc, total_kwh, work, evening, off, holiday, pct(total_kwh - work, total_kwh),
-                               base, pct(base * hours, total_kwh) if base is not None else None, len(minima)))
+                               base, min(100.0, pct(base * hours, total_kwh) or 0.0) if base is not None and total_kwh else None,
+                               len(minima)))
     rows.sort(key=lambda a: -a.after_kwh)
     return AfterHoursReport(header("afterhours", frame), rows)
 

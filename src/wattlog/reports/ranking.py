@@ -34,7 +34,7 @@ class Ranking:
     notes: list[str] = field(default_factory=list)
 
     def tables(self) -> list[Table]:
-        rows = [[x.location, r(x.kwh, 1), r(x.share_pct, 1), x.unknown_h and r(x.unknown_h, 2), ", ".join(x.meters),
+        rows = [[x.location, r(x.kwh, 3), r(x.share_pct, 1), x.unknown_h and r(x.unknown_h, 2), ", ".join(x.meters),
                  x.flag] for x in self.rows]
         return [Table("locations", f"kWh by location, {self.header.start} to {self.header.end} (excl.)",
                       ["location", "kWh", "share %", "hours without data", "meters", "flag"], rows,

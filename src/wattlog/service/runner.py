@@ -135,7 +135,10 @@ class Service:
         offset = min(0.3 * self.cfg.poll, 5.0)
         while not self.stop.is_set():
             self._summary(self)
-            if await _sleep(self.stop, self.cfg.summary - (time.time() - offset) % self.cfg.summary):
+            wait = self.cfg.summary - (time.time() - offset) % self.cfg.summary
+            if wait < self.cfg.summary / 2:  # the boundary is near: not a second table seconds after the first
+                wait += self.cfg.summary
+            if await _sleep(self.stop, wait):
                 return
 
     def _log_bus_stats(self, seconds: float) -> None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..reading import Reading
 from ..errors import StoreUnavailable
+from ..reading import Reading
 from ..store.engine import TIMEOUT
 from ..validate import Checker
 from .base import Sink, SinkSection

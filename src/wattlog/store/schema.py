@@ -162,3 +162,11 @@ rollup_pending = Table(
     Column("lo", Timestamp(), nullable=False),
     Column("hi", Timestamp(), nullable=False),
 )
+
+# The site's facts (revision 0004): the zone its rollups are cut in, recorded when the site is created.
+sites = Table(
+    "sites", metadata,
+    Column("name", Unicode(64), primary_key=True),
+    Column("timezone", Unicode(64), nullable=False),
+    Column("created", Timestamp(), nullable=False),  # naive UTC
+)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import StoreError
 from ..quantities import QUANTITIES
 from ..reading import Reading
+from . import facts
 from . import migrate as schema_version
 from . import statements as st
 from .buckets import QUARTER, LocalBuckets, aware, floor15, from_us, naive_utc, to_us
@@ -100,6 +101,7 @@ class Store:
         """
         with self._tx(write=True) as conn:
             schema_version.upgrade(conn)
+            facts.record(conn, self.site, self.tz.key)  # a new site: its zone is kept with its data
             todo = [(r[0], to_us(r[1]), to_us(r[2])) for r in conn.execute(st.unpacked_days())]
         for meter_id, first, last in todo:
             end = self.rules.buckets.span("1d", last, last + 1)[1]
@@ -135,6 +137,28 @@ class Store:
             if "no wattlog tables" in exc.problem:
                 return []
             raise
+
+    def recorded_zone(self) -> str | None:
+        """The site's time zone as recorded in the database (revision 0004), None if not recorded."""
+        try:
+            with self._tx() as conn:
+                return facts.zone_of(conn, self.site)
+        except StoreError:  # a new database, or one older than 0004 that no logger has started yet
+            return None
+
+    def move_to_zone(self) -> None:
+        """Record this store's zone as the site's and rebuild all its rollups in it (the old zone's
+        days and months are removed first). Refused when raw readings were pruned: they are gone."""
+        with self._tx(write=True) as conn:
+            known = list(self._meters(conn).values())
+            pruned = [m.name for m in known if m.pruned_before is not None]
+            if pruned:
+                raise StoreError(f"raw readings of {', '.join(pruned)} were pruned: their rollups cannot be "
+                                 "rebuilt in another time zone", url=self.shown, fix="keep the recorded zone")
+            for table in ROLLUPS.values():
+                conn.execute(table.delete().where(table.c.meter_id.in_([m.id for m in known])))
+            facts.change(conn, self.site, self.tz.key)
+        self.rebuild_rollups()
 
     def meters(self) -> list[dict[str, Any]]:
         with self._tx() as conn:
@@ -320,6 +344,15 @@ class Store:
         return deleted
 
     # -- reading -------------------------------------------------------------------------------
+
+    def times(self, meter: str, start: datetime, end: datetime) -> list[datetime]:
+        """Timestamps (naive UTC) of `meter`'s raw readings in [start, end]; empty for an unknown meter."""
+        with self._tx() as conn:
+            row = self._meters(conn).get(meter)
+            if row is None:
+                return []
+            return [r[0] for r in conn.execute(st.existing_ts(), {"m": row.id, "lo": naive_utc(start),
+                                                                 "hi": naive_utc(end)})]
 
     def readings(self, meter: str | None = None, start: datetime | None = None,
                  end: datetime | None = None) -> Iterator[dict[str, Any]]:

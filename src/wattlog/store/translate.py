@@ -28,7 +28,7 @@ def translate(exc: BaseException, url: URL) -> StoreError:
     if "no such table" in cause or ("relation" in cause and "does not exist" in cause) or (
             "Invalid object name" in cause):
         return StoreError(f"the database has no wattlog tables ({cause})", url=shown,
-                          fix="let wattlog create them: it migrates on start, or call Store.migrate()")
+                          fix="check the URL; the logger (wattlog run) and wattlog import-csv create them")
     if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)) or (
             isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated):
         return StoreUnavailable(f"database unavailable: {cause}", url=shown, fix=_fix(url))

@@ -28,6 +28,12 @@ from pymodbus.framer import FramerType
 from ..address import MeterAddress
 from ..errors import BadFrame, DeviceRefused, LinkError, NoAnswer
 
+try:  # applying serial settings raises termios.error (not an OSError) on POSIX
+    from termios import error as _termios_error
+    _TERMIOS: tuple[type[BaseException], ...] = (_termios_error,)
+except ImportError:  # pragma: no cover - Windows
+    _TERMIOS = ()
+
 # pymodbus logs every timeout at ERROR; the poller logs a failing meter once, with context.
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
@@ -69,7 +75,15 @@ class ModbusLink:
         """Open the port or connect the socket; LinkError says what to check."""
         self.close()
         client = self._make_client()
-        if not await client.connect():
+        try:
+            connected = await client.connect()
+        except (OSError, ValueError, *_TERMIOS) as exc:  # the port refused its settings when applied
+            client.close()
+            a, why = self.address, exc.args[-1] if len(exc.args) == 2 else exc
+            raise LinkError(f"serial port {a.device} rejects the settings {a.baud} {a.bytesize}{a.parity}{a.stopbits} "
+                            f"({why}): use the settings it takes (a pseudo-terminal, like the simulator's, "
+                            "takes no parity: add parity=N to the URL)") from None
+        if not connected:
             client.close()
             raise LinkError(await self._why_not_open())
         # Never let pymodbus drop the connection after timeouts: a dead meter is not a dead bus.
