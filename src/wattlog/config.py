@@ -22,6 +22,7 @@ from .sinks.mqtt import MqttConfig
 from .sinks.sections import SECTIONS
 from .tariffs.load import load_tariff
 from .tariffs.model import Tariff
+from .tariffs.periods import TariffTimeline, periods_from_config
 from .validate import Checker
 
 DEFAULT_POLL, DEFAULT_SUMMARY, DEFAULT_CSV = 10.0, 120.0, 300.0
@@ -63,7 +64,8 @@ class Config:
     log_level: str = "info"
     definitions: list[Path] = field(default_factory=list)
     report_settings: ReportSettings | None = None  # from [reports]
-    tariff: Tariff | None = None  # the site's tariff, loaded from [tariff] name (a shipped name or a file)
+    tariff: Tariff | None = None  # the site's tariff today: [tariff] name, or the last [[tariff.periods]]
+    timeline: TariffTimeline | None = None  # every tariff the site was on, from when; its billing cycles
     what_if: Tariff | None = None
     tariff_dirs: list[Path] = field(default_factory=list)
 
@@ -232,23 +234,25 @@ def _reports(c: Checker, data: dict[str, Any], cfg: Config) -> None:
             c.fail("reports.main_meter", f"no meter is named {cfg.report_settings.main_meter!r}",
                    "name the meter that measures the whole site, as in [[meters]] name")
     tariff = c.section(data, "tariff")
-    c.keys(tariff, {"name", "what_if", "dirs"}, "tariff.")
+    c.keys(tariff, {"name", "what_if", "dirs", "periods", "reading_day"}, "tariff.")
     dirs = tariff.get("dirs", [])
     cfg.tariff_dirs = [c.resolve(str(d)) for d in ([dirs] if isinstance(dirs, str) else dirs)]
-    for key in ("name", "what_if"):
-        value = c.string(tariff, key, "tariff.") or None
-        if value is None:
-            continue
+
+    def load(value: str, key: str) -> Tariff | None:
         if value.endswith(".toml"):
             value = str(c.resolve(value))
         try:
-            loaded = load_tariff(value, cfg.tariff_dirs)
+            return load_tariff(value, cfg.tariff_dirs)
         except ConfigError as exc:  # its own fix says what to do; a bad tariff file is named with its key
             where = ": ".join(p for p in (exc.file, exc.key) if p) if exc.file else ""
-            c.fail(f"tariff.{key}", f"{where}: {exc.problem}" if where else exc.problem,
+            c.fail(key, f"{where}: {exc.problem}" if where else exc.problem,
                    exc.fix or "docs/tariffs.md lists the shipped tariffs")
-            continue
-        setattr(cfg, "tariff" if key == "name" else "what_if", loaded)
+            return None
+
+    cfg.timeline = periods_from_config(c, tariff, load)  # [tariff] name, or [[tariff.periods]]; reading_day
+    cfg.tariff = cfg.timeline.current if cfg.timeline else None
+    what_if = c.string(tariff, "what_if", "tariff.") or None
+    cfg.what_if = load(what_if, "tariff.what_if") if what_if else None
 
 
 def load_config(path: str | Path) -> Config:

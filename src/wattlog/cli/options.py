@@ -89,7 +89,7 @@ def site_tariffs(target: Site, tariff: str | None, what_if: str | None) -> tuple
 
     dirs = target.config.tariff_dirs if target.config else []
     try:
-        return (load_tariff(tariff, dirs) if tariff else target.tariff,
+        return (load_tariff(tariff, dirs) if tariff else (target.timeline or target.tariff),
                 load_tariff(what_if, dirs) if what_if else target.what_if)
     except ConfigError as exc:
         fail(str(exc), 2)

@@ -19,6 +19,7 @@ from ..reports.quality import QualityReport, quality_of
 from ..reports.ranking import Ranking, ranking_of
 from ..store import Store
 from ..tariffs.model import Tariff
+from ..tariffs.periods import TariffTimeline
 
 
 @dataclass
@@ -76,7 +77,7 @@ def minus_months(first: date, n: int) -> date:
 
 
 def gather(store: Store, site: str, first: date, settings: ReportSettings,
-           tariff: Tariff | None = None, what_if: Tariff | None = None,
+           tariff: Tariff | TariffTimeline | None = None, what_if: Tariff | None = None,
            now: datetime | None = None) -> MonthData:
     """Every report over the month starting `first`. Raises NoData naming the months that have data."""
     end = next_month(first)
