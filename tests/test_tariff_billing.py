@@ -132,12 +132,12 @@ def test_c2_demand_counts_only_08_to_22():
         "energy/peak": D("58.40"),     # 160 kWh × 36.50 sen
         "energy/offpeak": D("44.80"),  # 200 kWh × 22.40 sen
         "demand": D("9020.00"),        # 200 kW × RM 45.10 (the 400 kW at 23:00 does not count)
-        "icpt": D("0.00"),
+        "icpt": D("57.60"),            # 1H2025 MV ICPT 16 sen (data/adjustments) × 360 kWh; was 0 before it shipped
         "minimum": D("0.00"),          # 9123.20 ≥ 600
         "power_factor": D("0.00"),
-        "kwtbb": D("145.97"),          # 1.6 % × 9123.20 = 145.9712
+        "kwtbb": D("146.89"),          # 1.6 % × (9123.20 + 57.60) = 146.8928
     }
-    assert bill.total == D("9269.17")
+    assert bill.total == D("9327.69")
 
 
 def test_thailand_15_minute_on_peak_demand_ratchet_kvar_ft_and_vat():
@@ -190,15 +190,22 @@ applies_to = ["energy", "levy"]
 
 def test_the_afa_series_picks_the_month():
     t = load_tariff("my-tnb-mv-tou-2025")
-    ivs = days(date(2025, 7, 1), date(2025, 10, 1))
-    bills = price_months(t, ivs, date(2025, 7, 1), date(2025, 10, 1), adjustments={"afa": {"2025-09": "-0.50"}})
+    ivs = days(date(2025, 7, 1), date(2025, 12, 1))
+    bills = price_months(t, ivs, date(2025, 7, 1), date(2025, 12, 1), adjustments={"afa": {"2025-09": "-0.50"}})
     afa = [next(c for c in b.components if c.name == "afa") for b in bills]
     assert [(b.month, a.rate, a.amount) for b, a in zip(bills, afa)] == [
-        ("2025-07", D(0), D("0.00")),         # not in the series: 0, with a note
+        ("2025-07", D(0), D("0.00")),          # shipped 0.00 (data/adjustments/my-tnb-afa.toml)
         ("2025-08", D("-1.45"), D("-43.15")),  # 2976 kWh × -1.45 sen = -4315.20 sen
         ("2025-09", D("-0.50"), D("-14.40")),  # given: 2880 kWh × -0.50 sen
+        ("2025-10", D("-6.50"), D("-193.44")),  # beyond ±3 sen, priced: 2976 kWh × -6.50 sen = -19 344 sen
+        ("2025-11", D("-8.91"), D("-256.61")),  # 2880 kWh × -8.91 sen = -25 660.8 sen
     ]
-    assert any("Automatic Fuel Adjustment for 2025-07 is not known" in n for n in bills[0].notes)
+    assert any(n.startswith("Automatic Fuel Adjustment 2025-08: -1.45 sen/kWh, paultan.org") for n in bills[1].notes)
+    assert any("2025-09: -0.50 sen/kWh, given" in n for n in bills[2].notes)
+    assert any("2025-10: -6.5 sen/kWh is beyond the usual ±3.0" in n for n in bills[3].notes)
+    assert not any("beyond the usual" in n for n in bills[1].notes)
+    feb = price(t, days(date(2026, 2, 1), date(2026, 3, 1)), date(2026, 2, 1), date(2026, 3, 1))
+    assert any("2026-02 is not known: priced at 0 (give it with --adjust afa:2026-02=VALUE" in n for n in feb.notes)
     with pytest.raises(TariffError) as e:
         price(t, ivs, AUG, SEP, adjustments={"icpt": {"2025-08": 1}})
     assert "no adjustment 'icpt'" in str(e.value) and "afa" in e.value.fix

@@ -167,3 +167,24 @@ def test_report_cost_from_the_cli_across_1_july_2025(tmp_path):
     table = CliRunner().invoke(report, [*args, "--format", "csv"], env={"COLUMNS": "200"}).stdout
     last = table.strip().splitlines()[-1]
     assert last.startswith("2025-06-01..2025-07-31,\"total, all bills\"") and data["total"] in last
+
+
+def test_adjust_on_the_command_line(tmp_path):
+    from analytics_synth import local, make_store, series, write
+    from click.testing import CliRunner
+
+    from wattlog.cli.report import report
+
+    path = tmp_path / "w.db"
+    store = make_store(f"sqlite:///{path}")
+    store.ensure_meter("office", location="office")
+    write(store, series("office", local(date(2025, 7, 1)), local(date(2025, 7, 2)), lambda t: 4000.0, step=60,
+                        counter0=None))
+    store.close()
+    args = ["cost", "--db", f"sqlite:///{path}", "--from", "2025-07-01", "--to", "2025-07-02",
+            "--tariff", "my-tnb-mv-tou-2025", "--format", "csv"]
+    out = CliRunner().invoke(report, [*args, "--adjust", "afa:2025-07=-2.00"]).stdout
+    afa = next(line for line in out.splitlines() if "Automatic Fuel Adjustment" in line)
+    assert afa.split(",")[2:5] == ["96.00", "kWh", "-2.00"] and afa.split(",")[6] == "-1.92"  # 96 kWh × -2 sen
+    bad = CliRunner().invoke(report, [*args, "--adjust", "afa=-2"])
+    assert bad.exit_code == 2 and "invalid adjustment 'afa=-2'" in bad.stderr and "NAME:YYYY-MM=RATE" in bad.stderr

@@ -22,7 +22,8 @@ from .sinks.mqtt import MqttConfig
 from .sinks.sections import SECTIONS
 from .tariffs.load import load_tariff
 from .tariffs.model import Tariff
-from .tariffs.periods import TariffTimeline, periods_from_config
+from .tariffs.adjust import config_adjust, with_given
+from .tariffs.periods import TariffTimeline, periods_from_config, retimed
 from .validate import Checker
 
 DEFAULT_POLL, DEFAULT_SUMMARY, DEFAULT_CSV = 10.0, 120.0, 300.0
@@ -234,7 +235,7 @@ def _reports(c: Checker, data: dict[str, Any], cfg: Config) -> None:
             c.fail("reports.main_meter", f"no meter is named {cfg.report_settings.main_meter!r}",
                    "name the meter that measures the whole site, as in [[meters]] name")
     tariff = c.section(data, "tariff")
-    c.keys(tariff, {"name", "what_if", "dirs", "periods", "reading_day"}, "tariff.")
+    c.keys(tariff, {"name", "what_if", "dirs", "periods", "reading_day", "adjust"}, "tariff.")
     dirs = tariff.get("dirs", [])
     cfg.tariff_dirs = [c.resolve(str(d)) for d in ([dirs] if isinstance(dirs, str) else dirs)]
 
@@ -250,9 +251,16 @@ def _reports(c: Checker, data: dict[str, Any], cfg: Config) -> None:
             return None
 
     cfg.timeline = periods_from_config(c, tariff, load)  # [tariff] name, or [[tariff.periods]]; reading_day
-    cfg.tariff = cfg.timeline.current if cfg.timeline else None
     what_if = c.string(tariff, "what_if", "tariff.") or None
     cfg.what_if = load(what_if, "tariff.what_if") if what_if else None
+    given = config_adjust(tariff.get("adjust", {}), c.fail)  # [tariff.adjust] afa = { "2025-10" = -6.50 }
+    if given and cfg.timeline:
+        try:
+            cfg.timeline = retimed(cfg.timeline, with_given(cfg.timeline.tariffs, given, "tariff.adjust"))
+            cfg.what_if = with_given([cfg.what_if], given, "tariff.adjust")[0] if cfg.what_if else None
+        except ConfigError as exc:
+            c.fail("tariff.adjust", exc.problem, exc.fix or "")
+    cfg.tariff = cfg.timeline.current if cfg.timeline else None
 
 
 def load_config(path: str | Path) -> Config:

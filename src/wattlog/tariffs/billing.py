@@ -270,11 +270,19 @@ class _Month:
                      bands=a.bands)
 
     def _rate(self, a: Adjustment, given: Mapping[str, Money], month: str) -> Decimal:
+        rate = None
         if month in given:
             value = given[month]
-            return Decimal(repr(value) if isinstance(value, float) else str(value))
-        if month in a.series:
-            return a.series[month]
+            rate, where = Decimal(repr(value) if isinstance(value, float) else str(value)), "given"
+        elif month in a.series:
+            m = a.sources.get(month)
+            rate, where = a.series[month], f"{m.source} ({m.confidence})" if m else f"the tariff file ({a.meta.confidence})"
+        if rate is not None:
+            self.notes.append(f"{a.label} {month}: {rate} {a.unit}, {where}")
+            if a.usual is not None and abs(rate) > a.usual:
+                self.notes.append(f"{a.label} {month}: {rate} {a.unit} is beyond the usual ±{a.usual}: "
+                                  "priced as given; check it against the bill")
+            return rate
         if a.missing == "error":
             raise TariffError(f"{a.name} for {month} is not in the series", file=self.t.path,
                               key=f"adjustments.{a.name}", fix=f'add "{month}" = ... to its series, or give it '

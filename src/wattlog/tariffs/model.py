@@ -72,8 +72,9 @@ class Adjustment:
     series: dict[str, Decimal]  # "YYYY-MM" → rate
     missing: str  # "zero" or "error" for a month not in the series
     meta: Meta
-    cap: Decimal | None = None
+    usual: Decimal | None = None  # beyond ±usual a value is flagged on the bill (never refused: AFA was -8.91)
     bands: tuple[str, ...] = ()
+    sources: dict[str, Meta] = field(default_factory=dict)  # month → where that value comes from (adjust.py)
 
 
 @dataclass(frozen=True)

@@ -140,3 +140,10 @@ def periods_from_config(c: Checker, section: dict[str, Any], load: Callable[[str
         c.fail("tariff.periods", f"the periods' tariffs are in different time zones ({', '.join(sorted(zones))})",
                "a site's tariffs are all its utility's, in one time zone")
     return TariffTimeline(tuple(periods), day) if periods else None
+
+
+def retimed(timeline: TariffTimeline, tariffs: list[Tariff]) -> TariffTimeline:
+    """The timeline with each tariff replaced by the one of the same id in `tariffs` (e.g. with given adjustments)."""
+    by_id = {t.id: t for t in tariffs}
+    return TariffTimeline(tuple(Period(p.start, by_id.get(p.tariff.id, p.tariff)) for p in timeline.periods),
+                          timeline.reading_day)

@@ -35,7 +35,7 @@ VERSION = META | {"effective_from", "effective_to", "default_band", "bands", "ro
 CHARGE = META | {"name", "kind", "unit", "rate", "rates", "tiers", "bands", "window", "alignment",
                  "record_in", "ratchet_percent", "ratchet_months"}
 DEMAND_ONLY = ("window", "record_in", "ratchet_percent", "ratchet_months", "alignment")
-ADJUSTMENT = META | {"name", "label", "unit", "series", "cap", "missing", "bands"}
+ADJUSTMENT = META | {"name", "label", "unit", "series", "usual", "cap", "missing", "bands"}
 MINIMUM = META | {"amount", "unit", "applies_to"}
 PF = META | {"method", "threshold", "step", "percent_per_step", "lower_threshold", "lower_percent_per_step",
              "applies_to", "kvar_ratio", "rate", "unit", "window", "record_in"}
@@ -163,22 +163,22 @@ def adjustment(p: Checker, a: dict[str, Any], key: str, band_names: tuple[str, .
     p.keys(a, ADJUSTMENT, key)
     name = p.text(a, "name", key)
     unit, _, factor = p.unit(a.get("unit"), key + "unit", ("kWh",))
-    cap = p.number(a["cap"], key + "cap", "cap = 3.0") if "cap" in a else None
+    # No hard cap: AFA was -8.91 sen in Nov 2025 (±3 sen is what the regulator may set alone). "cap" is
+    # read as the old name of "usual": beyond it a value is flagged on the bill.
+    limit = "usual" if "usual" in a else "cap"
+    usual = p.number(a[limit], key + limit, "usual = 3.0") if limit in a else None
     series: dict[str, Decimal] = {}
     table = p.table(a.get("series", {}), key + "series", '[versions.adjustments.series] "2025-08" = -1.45')
     for month, v in table.items():
         if not MONTH.match(month):
             raise p.fail(f"{key}series.{month}", "not a month", 'write "YYYY-MM" = rate, e.g. "2025-08" = -1.45')
         series[month] = p.number(v, f"{key}series.{month}", f'"{month}" = -1.45')
-        if cap is not None and abs(series[month]) > cap:
-            raise p.fail(f"{key}series.{month}", f"{series[month]} is beyond the cap ±{cap}",
-                         "check the value or the cap")
     missing = a.get("missing", "zero")
     if missing not in ("zero", "error"):
         raise p.fail(key + "missing", f"invalid {missing!r}", 'use "zero" (priced at 0, with a note) or "error"')
     chosen = p.names(a["bands"], key + "bands", band_names, "a band") if "bands" in a else ()
     return Adjustment(name=name, label=str(a.get("label", name)), unit=unit, factor=factor, series=series,
-                      missing=missing, meta=p.meta(a, key, meta), cap=cap, bands=chosen)
+                      missing=missing, meta=p.meta(a, key, meta), usual=usual, bands=chosen)
 
 
 def power_factor(p: Checker, f: dict[str, Any], key: str, band_names: tuple[str, ...], meta: Meta,
