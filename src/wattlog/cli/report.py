@@ -62,8 +62,10 @@ def report(name: str, start: str, end: str, db_url: str | None, config_path: str
     target = resolve_target(db_url, config_path, site, tz)
     settings = report_settings(target, main_meter, holidays, working_hours, working_days)
     spec = REPORTS[name]
-    if name == "cost":  # loaded here, with the config's own tariff folders; else the config's tariffs
+    if name in ("cost", "demand"):  # loaded here, with the config's tariff folders; else the config's timeline
+        asked = what_if
         tariff, what_if = site_tariffs(target, tariff, what_if, adjust)
+        what_if = what_if if name == "cost" else asked  # demand: the tariff's window and hours, no what-if
     given = {"by": by, "resolution": int(resolution) if resolution else None,
              "window": int(window) if window else None, "top": top, "tariff": tariff, "what_if": what_if}
     options = {k: v for k, v in given.items() if v is not None and k in spec.options}

@@ -97,7 +97,7 @@ def gather(store: Store, site: str, first: date, settings: ReportSettings,
         parts: dict[str, Any] = dict(
             ranking=ranking_of(frame), heatmap=heatmap_of(frame, by="weekday"),
             profile=profile_of(frame, resolution=30),
-            demand=demand_of(year), afterhours=afterhours_of(frame), quality=quality_of(frame))
+            demand=demand_of(year, tariff=tariff), afterhours=afterhours_of(frame), quality=quality_of(frame))
     cost, problem = None, ""
     if tariff is None:
         problem = "no tariff is configured: set [tariff] name in the site config (or give --tariff) to see the bill"

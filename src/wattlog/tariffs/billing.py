@@ -12,7 +12,7 @@ from decimal import Decimal
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
-from ..analytics.series import STEP, Demand, Interval, demand_blocks, max_demand
+from ..analytics.series import STEP, Demand, Interval, demand_blocks, highest, max_demand
 from ..errors import TariffError
 from .periods import TariffTimeline
 from .model import Adjustment, Charge, Minimum, Percent, PowerFactor, Tariff, Version
@@ -131,6 +131,17 @@ def recorder(tariff: Tariff, version: Version, bands: tuple[str, ...]) -> Callab
     return (lambda s: band_of(tariff, version, s) in bands) if bands else None
 
 
+def demand_rule(tariff: Tariff, d: date) -> tuple[int, Callable[[datetime], bool] | None, str] | None:
+    """The window, the blocks that count and a description of the first per-kW charge in force on day `d`
+    (None: the tariff charges no demand)."""
+    v = tariff.version_on(d)
+    c = next((c for c in v.charges if c.basis == "kW"), None)
+    if c is None:
+        return None
+    hours = f"blocks starting in {', '.join(c.record_in)}" if c.record_in else "every hour"
+    return c.window, recorder(tariff, v, c.record_in), f"{tariff.id}: {c.window}-minute blocks, {hours}"
+
+
 def _months_before(month: date, n: int) -> list[str]:
     out, y, m = [], month.year, month.month
     for _ in range(n):
@@ -191,11 +202,7 @@ class _Month:
         blocks = self._memo.get(key)
         if blocks is None:
             blocks = self._memo[key] = demand_blocks(self.ivs, window)
-        best = None
-        for d in blocks:
-            if (counts is None or counts(d.start)) and (best is None or d.kw > best.kw):  # the earliest of equals
-                best = d
-        return best
+        return highest(d for d in blocks if counts is None or counts(d.start))  # the earliest of equals
 
     def add(self, kind: str, name: str, item: str, label: str, qty: Decimal, unit: str, rate: Decimal,
             rate_unit: str, amount: Decimal, basis: str, **kw: object) -> None:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .parse import Checker
 
 META = {"source", "confidence", "placeholder", "note"}
-VERSION = META | {"effective_from", "effective_to", "default_band", "bands", "rounding", "charges",
+VERSION = META | {"effective_from", "effective_to", "default_band", "bands", "demand_hours", "rounding", "charges",
                   "adjustments", "minimum", "power_factor", "levies", "taxes"}
 CHARGE = META | {"name", "kind", "unit", "rate", "rates", "tiers", "bands", "window", "alignment",
                  "record_in", "ratchet_percent", "ratchet_months"}
@@ -247,7 +247,15 @@ def version(p: Checker, v: dict[str, Any], i: int, meta: Meta) -> Version:
         entries = p.tables(v.get(k) if required else v.get(k, []), key + k, f"[[versions.{k}]] name = ...")
         return [(f"{key}{k}[{j}].", e) for j, e in enumerate(entries)]
 
-    charges = tuple(charge(p, c, where, names, vmeta) for where, c in each("charges", True))
+    # demand_hours: the bands whose blocks every per-kW charge counts ("all": every hour), one line of
+    # data for a rule that is uncertain (TNB 2025 MV ToU); a charge's own record_in wins.
+    hours = v.get("demand_hours", "all")
+    if hours != "all":
+        hours = list(p.names(hours, key + "demand_hours", names, "a band of this version"))
+    entries = [c if "record_in" in c or hours == "all" or not isinstance(c, dict) or
+               not str(c.get("unit", "")).endswith("/kW") else {**c, "record_in": hours}
+               for c in p.tables(v.get("charges"), key + "charges", "[[versions.charges]] name = ...")]
+    charges = tuple(charge(p, c, f"{key}charges[{j}].", names, vmeta) for j, c in enumerate(entries))
     adjustments = tuple(adjustment(p, a, where, names, vmeta) for where, a in each("adjustments"))
     done = [c.name for c in charges] + [a.name for a in adjustments]
     minimum = None
