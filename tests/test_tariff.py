@@ -74,9 +74,11 @@ def test_every_shipped_tariff_loads_and_says_where_its_numbers_come_from():
     # The 2025 rates are "code + secondary"; the 2014 rates are official; Thailand's are placeholders.
     assert tariffs["my-tnb-mv-tou-2025"].versions[0].charges[0].meta.confidence == "code"
     assert tariffs["my-tnb-c2-2014"].versions[0].charges[0].meta.confidence == "official"
-    th = tariffs["th-mea-tou-2025"].versions[0]
-    assert all(c.meta.placeholder and c.meta.confidence == "unverified" for c in th.charges)
-    assert th.power_factor.meta.placeholder and th.taxes[0].meta.confidence == "official"
+    th = tariffs["th-mea-tou-2025"].versions[0]  # DOMAIN.md's official 12-24 kV ToU rates (no longer placeholders)
+    assert all(not c.meta.placeholder and c.meta.confidence == "official" for c in th.charges)
+    assert th.minimum.percent == 70 and not any(c.ratchet_percent for c in th.charges)
+    assert tariffs["th-mea-tou-2025"].holidays.dates[date(2025, 8, 12)].startswith("Queen Mother")
+    assert date(2025, 5, 9) not in tariffs["th-mea-tou-2025"].holidays.dates  # Royal Ploughing Day: excluded
 
 
 def test_shipped_rates_match_domain_md():

@@ -298,12 +298,23 @@ class _Month:
                           "or [tariff.adjust] in the site config)")
         return Decimal(0)
 
-    def minimum(self, m: Minimum) -> None:
+    def minimum(self, m: Minimum, history: Mapping[str, float]) -> None:
         names, base = self.base_of(m.applies_to)
-        floor = money(m.amount * self.frac, self.r.money, self.r.mode)
-        self.add("minimum", "minimum", "minimum", "minimum monthly charge top-up", base, self.t.major_unit, m.amount,
-                 f"{self.t.major_unit}/month", max(floor - base, Decimal(0)), "percent", base=names,
-                 note=f"minimum {floor} against {base}")
+        if m.percent is not None:  # a floor on the bill from past demand charges, never a billed-kW ratchet
+            c = next(c for c in self.v.charges if c.basis == "kW")
+            months = _months_before(self.first, m.months)
+            past = max((x for mo, x in history.items() if mo in months), default=0.0)
+            charge = _qty(past, self.r.kw_decimals, self.r.mode) * c.rate * c.factor
+            amount, rate_unit = m.percent / 100 * charge, "%"
+            floor = money(amount * self.frac, self.r.money, self.r.mode)
+            note = (f"minimum {floor}: {m.percent} % of the highest {c.name} charge of the past {m.months} months "
+                    f"({past:g} kW × {c.rate} {c.unit}, at this version's rate) against {base}")
+            rate = m.percent
+        else:
+            floor = money(m.amount * self.frac, self.r.money, self.r.mode)
+            rate, rate_unit, note = m.amount, f"{self.t.major_unit}/month", f"minimum {floor} against {base}"
+        self.add("minimum", "minimum", "minimum", "minimum monthly charge top-up", base, self.t.major_unit, rate,
+                 rate_unit, max(floor - base, Decimal(0)), "percent", base=names, note=note)
 
     def power_factor(self, rule: PowerFactor, pf: float | None) -> None:
         if rule.method == "surcharge":
@@ -373,7 +384,7 @@ def price(tariff: Tariff, intervals: Iterable[Interval], start: date, end: date,
     for a in v.adjustments:
         m.adjustment(a, (adjustments or {}).get(a.name, {}))
     if v.minimum:
-        m.minimum(v.minimum)
+        m.minimum(v.minimum, demand_history or {})
     value = pf if pf is not None else measured_pf(ivs)
     if v.power_factor:  # a kvar rule uses the intervals' kvarh unless pf is given
         m.power_factor(v.power_factor, value if v.power_factor.method == "surcharge" else pf)

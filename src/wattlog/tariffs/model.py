@@ -79,10 +79,15 @@ class Adjustment:
 
 @dataclass(frozen=True)
 class Minimum:
-    amount: Decimal  # major units per month
+    """A floor on the bill's components in applies_to: a fixed amount a month, or (MEA) a percentage of
+    the highest demand charge of the preceding `months` months - a floor on the bill, not a billed-kW ratchet."""
+
+    amount: Decimal  # major units per month (0 with percent)
     unit: str
     applies_to: tuple[str, ...]
     meta: Meta
+    percent: Decimal | None = None  # of the highest demand charge of the preceding months
+    months: int = 12
 
 
 @dataclass(frozen=True)

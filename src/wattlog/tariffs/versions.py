@@ -36,7 +36,7 @@ CHARGE = META | {"name", "kind", "unit", "rate", "rates", "tiers", "bands", "win
                  "record_in", "ratchet_percent", "ratchet_months"}
 DEMAND_ONLY = ("window", "record_in", "ratchet_percent", "ratchet_months", "alignment")
 ADJUSTMENT = META | {"name", "label", "unit", "series", "usual", "cap", "missing", "bands"}
-MINIMUM = META | {"amount", "unit", "applies_to"}
+MINIMUM = META | {"amount", "unit", "applies_to", "percent_of_demand_charge", "months"}
 PF = META | {"method", "threshold", "step", "percent_per_step", "lower_threshold", "lower_percent_per_step",
              "applies_to", "kvar_ratio", "rate", "unit", "window", "record_in"}
 PERCENT = META | {"name", "label", "percent", "applies_to"}
@@ -262,10 +262,19 @@ def version(p: Checker, v: dict[str, Any], i: int, meta: Meta) -> Version:
     if "minimum" in v:
         m = p.table(v["minimum"], key + "minimum", '[versions.minimum] amount = 600, unit = "RM/month"')
         p.keys(m, MINIMUM, key + "minimum.")
-        unit, _, factor = p.unit(m.get("unit"), key + "minimum.unit", ("month",))
-        minimum = Minimum(p.number(m.get("amount"), key + "minimum.amount", "amount = 600") * factor, unit,
-                          p.applies_to(m.get("applies_to"), key + "minimum.applies_to", 2, done),
-                          p.meta(m, key + "minimum.", vmeta))
+        applies = p.applies_to(m.get("applies_to"), key + "minimum.applies_to", 2, done)
+        if "percent_of_demand_charge" in m:  # MEA: 70 % of the highest demand charge of the past 12 months
+            if not any(c.basis == "kW" for c in charges):
+                raise p.fail(key + "minimum.percent_of_demand_charge", "this version has no per-kW charge",
+                             "add a demand charge, or give amount = ... and unit = ...")
+            minimum = Minimum(Decimal(0), "", applies, p.meta(m, key + "minimum.", vmeta),
+                              p.number(m["percent_of_demand_charge"], key + "minimum.percent_of_demand_charge",
+                                       "percent_of_demand_charge = 70"),
+                              p.integer(m, "months", key + "minimum.", 12, tuple(range(1, 37))))
+        else:
+            unit, _, factor = p.unit(m.get("unit"), key + "minimum.unit", ("month",))
+            minimum = Minimum(p.number(m.get("amount"), key + "minimum.amount", "amount = 600") * factor, unit,
+                              applies, p.meta(m, key + "minimum.", vmeta))
     pf = None
     if "power_factor" in v:
         table = p.table(v["power_factor"], key + "power_factor", "[versions.power_factor]")
