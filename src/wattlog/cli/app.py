@@ -36,8 +36,9 @@ def _register() -> None:
     from .documents import monthly, workbook
     from .report import report
     from .service import check, demo, init, run
+    from .tariffs import tariffs
 
-    for command in (read, scan, sim, run, demo, init, check, export, import_csv, report, workbook, monthly):
+    for command in (read, scan, sim, run, demo, init, check, export, import_csv, report, workbook, monthly, tariffs):
         main.add_command(command)
 
 
