@@ -31,6 +31,7 @@ def main(verbose: int) -> None:
 
 
 def _register() -> None:
+    from .bill import bill
     from .data import export, import_csv
     from .devices import read, scan, sim
     from .documents import monthly, workbook
@@ -38,7 +39,8 @@ def _register() -> None:
     from .service import check, demo, init, run
     from .tariffs import tariffs
 
-    for command in (read, scan, sim, run, demo, init, check, export, import_csv, report, workbook, monthly, tariffs):
+    for command in (read, scan, sim, run, demo, init, check, export, import_csv, report, workbook, monthly, tariffs,
+                    bill):
         main.add_command(command)
 
 
