@@ -21,6 +21,7 @@ from ..tariffs.load import list_tariffs
 from ..tariffs.model import CHARGE_KINDS, Tariff
 from ..tariffs.periods import TariffTimeline
 from ..tariffs.timeline import Columns, summed_intervals
+from .emissions import emissions_table
 from .header import UNMETERED, Header, header
 from .result import Table, r
 
@@ -98,7 +99,9 @@ class CostReport:
                      ["location", "kWh", *kinds, "total"], locs, [ALLOCATION_RULE]),
                Table("coincident", "each location's kW in the block that set the month's maximum demand",
                      ["month", "location", "kW"],
-                     [[m, x.location, r(kw, 2)] for x in self.locations for m, kw in x.coincident_kw.items()])]
+                     [[m, x.location, r(kw, 2)] for x in self.locations for m, kw in x.coincident_kw.items()]),
+               emissions_table([(x.location, x.kwh) for x in self.locations]
+                               + [("site", sum(b.kwh for b in self.bills))], self.header)]
         if self.what_if:
             w = self.what_if
             out.append(Table("what_if", f"{self.tariff} vs {w.tariff} ({self.currency})",
