@@ -35,6 +35,8 @@ def bill(month: str, db_url: str | None, config_path: str | None, site: str | No
     from ..store import Store
     from .report import _print
 
+    if what_if:
+        raise click.UsageError("--what-if does not apply to bill (use: wattlog report cost --what-if)")
     first = parse_date(month, "--month")
     target = resolve_target(db_url, config_path, site, tz)
     base, _ = site_tariffs(target, tariff, None, adjust)
