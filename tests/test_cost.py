@@ -137,7 +137,7 @@ def test_cost_report_allocates_the_site_bill_exactly(store):
     # kWh are reconciled with the whole-kWh counters, kvarh are not: 0.8997, shown as 0.90
     assert bill.pf == pytest.approx(0.9, abs=1e-3) and {c.name: c.amount for c in bill.components}["power_factor"] == 0
     names = [t.name for t in rep.tables()]
-    assert names == ["bill", "locations", "coincident"]
+    assert names == ["bill", "locations", "coincident", "emissions"]
 
 
 def test_main_meter_and_the_unmetered_remainder(store):

@@ -46,7 +46,7 @@ def test_one_report_one_sheet_with_numbers_formats_and_a_chart(db, tmp_path):
     meta = Meta(SITE, OCT, date(2026, 11, 1), "Asia/Kuala_Lumpur", datetime(2026, 11, 2, 9, 0), "", "main")
     build([("ranking", rep)], meta).save(tmp_path / "r.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
-    assert wb.sheetnames == ["About", "locations"]
+    assert wb.sheetnames == ["About", "locations", "emissions"]  # issue 11: Scope 2 per location
     about = wb["About"]
     assert [about.cell(r, 1).value for r in range(3, 9)] == ["Site", "Period", "Time zone", "Generated", "Tariff",
                                                             "Main meter"]

@@ -74,9 +74,11 @@ def test_every_shipped_tariff_loads_and_says_where_its_numbers_come_from():
     # The 2025 rates are "code + secondary"; the 2014 rates are official; Thailand's are placeholders.
     assert tariffs["my-tnb-mv-tou-2025"].versions[0].charges[0].meta.confidence == "code"
     assert tariffs["my-tnb-c2-2014"].versions[0].charges[0].meta.confidence == "official"
-    th = tariffs["th-mea-tou-2025"].versions[0]
-    assert all(c.meta.placeholder and c.meta.confidence == "unverified" for c in th.charges)
-    assert th.power_factor.meta.placeholder and th.taxes[0].meta.confidence == "official"
+    th = tariffs["th-mea-tou-2025"].versions[0]  # DOMAIN.md's official 12-24 kV ToU rates (no longer placeholders)
+    assert all(not c.meta.placeholder and c.meta.confidence == "official" for c in th.charges)
+    assert th.minimum.percent == 70 and not any(c.ratchet_percent for c in th.charges)
+    assert tariffs["th-mea-tou-2025"].holidays.dates[date(2025, 8, 12)].startswith("Queen Mother")
+    assert date(2025, 5, 9) not in tariffs["th-mea-tou-2025"].holidays.dates  # Royal Ploughing Day: excluded
 
 
 def test_shipped_rates_match_domain_md():
@@ -85,7 +87,16 @@ def test_shipped_rates_match_domain_md():
     assert c["energy"].rates == {"peak": Decimal("31.32"), "offpeak": Decimal("27.23")}
     assert (c["capacity"].rate, c["network"].rate, c["retail"].rate) == (Decimal("30.19"), Decimal("66.87"), 200)
     assert c["capacity"].unit == "RM/kW" and c["capacity"].factor == 1 and c["energy"].factor == Decimal("0.01")
-    assert mv.adjustments[0].series == {"2025-08": Decimal("-1.45")} and mv.adjustments[0].cap == 3
+    afa = mv.adjustments[0]  # values from data/adjustments/my-tnb-afa.toml, as DOMAIN.md lists them
+    assert {m: afa.series[m] for m in ("2025-07", "2025-08", "2025-09", "2025-10", "2025-11", "2025-12", "2026-01")} \
+        == {m: Decimal(x) for m, x in (("2025-07", "0"), ("2025-08", "-1.45"), ("2025-09", "-1.10"), ("2025-10", "-6.50"),
+                                       ("2025-11", "-8.91"), ("2025-12", "-6.42"), ("2026-01", "-4.99"))}
+    assert afa.usual == 3 and all(afa.sources[m].source for m in afa.series)
+    icpt = {t: load_tariff(t).versions[0].adjustments[0].series for t in ("my-tnb-c2-2014", "my-tnb-d-2014")}
+    assert [icpt["my-tnb-c2-2014"][m] for m in ("2023-03", "2023-09", "2024-03", "2024-09", "2025-03")] == [
+        20, 17, 17, 16, 16]
+    assert [icpt["my-tnb-d-2014"].get(m) for m in ("2023-03", "2023-09", "2024-03", "2024-09")] == [
+        None, Decimal("3.7"), Decimal("3.7"), Decimal("2.7")]
     lv = {x.name: x for x in load_tariff("my-tnb-lv-general-2025").versions[0].charges}
     assert (lv["energy"].rate, lv["capacity"].rate) == (Decimal("27.03"), Decimal("8.83"))
     assert lv["capacity"].unit == "sen/kWh"
@@ -241,9 +252,6 @@ def test_more_errors(tmp_path):
         MINIMAL.replace('default_band = "all"',
                         'default_band = "off"\n[versions.bands]\npeak = { weekday = ["14:00-22:00"] }')
         .replace("rate = 30", "rates = { peak = 30 }"): ("versions[0].charges[0].rates", "give a rate for every band"),
-        # an adjustment beyond its cap
-        MINIMAL + ADJ.replace("SERIES", '"2025-08" = -4.5').replace("CAP", "cap = 3.0"):
-            ("versions[0].adjustments[0].series.2025-08", "beyond the cap"),
         MINIMAL + ADJ.replace("SERIES", '"Aug 2025" = 1').replace("CAP", ""):
             ("versions[0].adjustments[0].series.Aug 2025", "YYYY-MM"),
         # tiers need rising limits and an open last tier

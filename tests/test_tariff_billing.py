@@ -132,15 +132,15 @@ def test_c2_demand_counts_only_08_to_22():
         "energy/peak": D("58.40"),     # 160 kWh × 36.50 sen
         "energy/offpeak": D("44.80"),  # 200 kWh × 22.40 sen
         "demand": D("9020.00"),        # 200 kW × RM 45.10 (the 400 kW at 23:00 does not count)
-        "icpt": D("0.00"),
+        "icpt": D("57.60"),            # 1H2025 MV ICPT 16 sen (data/adjustments) × 360 kWh; was 0 before it shipped
         "minimum": D("0.00"),          # 9123.20 ≥ 600
         "power_factor": D("0.00"),
-        "kwtbb": D("145.97"),          # 1.6 % × 9123.20 = 145.9712
+        "kwtbb": D("146.89"),          # 1.6 % × (9123.20 + 57.60) = 146.8928
     }
-    assert bill.total == D("9269.17")
+    assert bill.total == D("9327.69")
 
 
-def test_thailand_15_minute_on_peak_demand_ratchet_kvar_ft_and_vat():
+def test_thailand_15_minute_on_peak_demand_minimum_charge_kvar_ft_and_vat():
     aug, sep = AUG, SEP
     wed, sat = datetime(2025, 8, 6, 10, 0, tzinfo=BKK), datetime(2025, 8, 9, 10, 0, tzinfo=BKK)
     kwh = {wed: 30.0, wed + timedelta(minutes=15): 10.0, sat: 50.0}
@@ -150,20 +150,56 @@ def test_thailand_15_minute_on_peak_demand_ratchet_kvar_ft_and_vat():
     history = {"2025-07": 300.0, "2024-08": 200.0, "2024-07": 1000.0}  # 2024-07 is 13 months back: ignored
     bill = price(t, ivs, aug, sep, demand_history=history, adjustments={"ft": {"2025-08": "19.72"}})
     # 15-minute window, on-peak only: Wed 10:00 30 kWh × 4 = 120 kW (a 30-minute window would give 80);
-    # Saturday's 200 kW is off-peak. Ratchet: 70 % × 300 kW = 210 kW > 120 kW.
-    assert bill.demands["demand"].kw == 120.0 and bill.billed_kw["demand"] == 210.0
+    # Saturday's 200 kW is off-peak. Billed 120 kW: the 70 % rule is a minimum on the bill, not on the kW
+    # (until issue 11 it was a ratchet billing 210 kW: that figure was the bug).
+    assert bill.demands["demand"].kw == 120.0 and bill.billed_kw["demand"] == 120.0
     assert amounts(bill) == {
         "energy/on_peak": D("167.36"),  # 40 kWh × 4.1839 = 167.356
         "energy/offpeak": D("130.19"),  # 50 kWh × 2.6037 = 130.185 → 130.19 (half up)
-        "demand": D("27915.30"),        # 210 kW × 132.93
+        "demand": D("15951.60"),        # 120 kW × 132.93
         "service": D("312.24"),
         "ft": D("17.75"),               # 90 kWh × 19.72 satang = 1774.8 satang → 17.748 → 17.75
-        "power_factor": D("2021.88"),   # 160 kvar - 61.97 % × 200 kW = 36.06 kvar × 56.07 = 2021.8842
-        "vat": D("2139.53"),            # 7 % × (167.36 + 130.19 + 27 915.30 + 312.24 + 17.75 + 2021.88
-                                        #   = 30 564.72) = 2139.5304 → 2139.53
+        "minimum": D("11353.91"),       # 70 % × 300 kW × 132.93 = 27 915.30 - (167.36 + 130.19 + 15 951.60
+                                        #   + 312.24 = 16 561.39)
+        "power_factor": D("2018.52"),   # 160 kvar - 61.97 % × 200 kW = 36.06 → 36 whole kvar × 56.07
+        "vat": D("2096.61"),            # 7 % × (27 915.30 + 17.75 + 2018.52 = 29 951.57) = 2096.6099
     }
-    assert bill.total == D("32704.25")  # 30 564.72 + 2139.53
-    assert any("PLACEHOLDER" in n for n in bill.notes) and "ratchet" in bill.components[2].note
+    assert bill.total == D("32048.18")  # 29 951.57 + 2096.61
+    assert "70 % of the highest demand charge of the past 12 months (300 kW" in bill.components[5].note
+
+
+def test_mea_a_50_kw_month_after_a_100_kw_peak_and_a_weekday_holiday():
+    # August 2025, Bangkok: 1 kWh every quarter; Wed 6 Aug 10:00 12.5 kWh (50 kW); Tue 12 Aug 10:00 25 kWh
+    # (100 kW) on the Queen Mother's Birthday, a holiday: off-peak, so it does not count. July's peak 100 kW.
+    at = lambda d: datetime(2025, 8, d, 10, 0, tzinfo=BKK)  # noqa: E731
+    ivs = days(AUG, SEP, spike((at(6), 12.5), (at(12), 25.0)), tz=BKK)
+    bill = price(load_tariff("th-mea-tou-2025"), ivs, AUG, SEP, demand_history={"2025-07": 100.0})
+    # On-peak: 20 weekdays (21 less the holiday) × 52 quarters (09:00-22:00) = 1040: 1039 + 12.5 = 1051.5 kWh;
+    # off-peak 2976 - 1040 = 1936 quarters: 1935 + 25 = 1960 kWh.
+    assert bill.kwh_by_band == {"on_peak": 1051.5, "offpeak": 1960.0}
+    assert (bill.demands["demand"].kw, bill.billed_kw["demand"]) == (50.0, 50.0)
+    assert amounts(bill) == {
+        "energy/on_peak": D("4399.37"),  # 1051.5 × 4.1839 = 4399.37085
+        "energy/offpeak": D("5103.25"),  # 1960 × 2.6037 = 5103.252
+        "demand": D("6646.50"),          # 50 kW × 132.93 (a ratchet billed 70 kW: THB 2,658.60 more)
+        "service": D("312.24"),
+        "ft": D("593.87"),               # shipped Aug 2025 Ft 19.72 satang × 3011.5 kWh = 593.8678
+        "minimum": D("0.00"),            # 70 % × 100 × 132.93 = 9305.10 < 16 461.36
+        "power_factor": D("0.00"),
+        "vat": D("1193.87"),             # 7 % × 17 055.23 = 1193.8661
+    }
+    assert bill.total == D("18249.10")
+
+
+@pytest.mark.parametrize("quarter_kwh, billed, amount", [
+    (12.6, D("50"), D("6646.50")),     # 50.4 kW: the fraction under 0.5 discarded
+    (12.625, D("51"), D("6779.43")),   # 50.5 kW: counted as a whole kW
+])
+def test_mea_bills_whole_kw(quarter_kwh, billed, amount):
+    ivs = days(AUG, SEP, spike((datetime(2025, 8, 6, 10, 0, tzinfo=BKK), quarter_kwh)), tz=BKK)
+    bill = price(load_tariff("th-mea-tou-2025"), ivs, AUG, SEP)
+    demand = next(c for c in bill.components if c.name == "demand")
+    assert (demand.quantity, demand.amount) == (billed, amount)
 
 
 def test_levy_then_tax_in_the_documented_order(tmp_path):
@@ -190,15 +226,22 @@ applies_to = ["energy", "levy"]
 
 def test_the_afa_series_picks_the_month():
     t = load_tariff("my-tnb-mv-tou-2025")
-    ivs = days(date(2025, 7, 1), date(2025, 10, 1))
-    bills = price_months(t, ivs, date(2025, 7, 1), date(2025, 10, 1), adjustments={"afa": {"2025-09": "-0.50"}})
+    ivs = days(date(2025, 7, 1), date(2025, 12, 1))
+    bills = price_months(t, ivs, date(2025, 7, 1), date(2025, 12, 1), adjustments={"afa": {"2025-09": "-0.50"}})
     afa = [next(c for c in b.components if c.name == "afa") for b in bills]
     assert [(b.month, a.rate, a.amount) for b, a in zip(bills, afa)] == [
-        ("2025-07", D(0), D("0.00")),         # not in the series: 0, with a note
+        ("2025-07", D(0), D("0.00")),          # shipped 0.00 (data/adjustments/my-tnb-afa.toml)
         ("2025-08", D("-1.45"), D("-43.15")),  # 2976 kWh × -1.45 sen = -4315.20 sen
         ("2025-09", D("-0.50"), D("-14.40")),  # given: 2880 kWh × -0.50 sen
+        ("2025-10", D("-6.50"), D("-193.44")),  # beyond ±3 sen, priced: 2976 kWh × -6.50 sen = -19 344 sen
+        ("2025-11", D("-8.91"), D("-256.61")),  # 2880 kWh × -8.91 sen = -25 660.8 sen
     ]
-    assert any("Automatic Fuel Adjustment for 2025-07 is not known" in n for n in bills[0].notes)
+    assert any(n.startswith("Automatic Fuel Adjustment 2025-08: -1.45 sen/kWh, paultan.org") for n in bills[1].notes)
+    assert any("2025-09: -0.50 sen/kWh, given" in n for n in bills[2].notes)
+    assert any("2025-10: -6.5 sen/kWh is beyond the usual ±3.0" in n for n in bills[3].notes)
+    assert not any("beyond the usual" in n for n in bills[1].notes)
+    feb = price(t, days(date(2026, 2, 1), date(2026, 3, 1)), date(2026, 2, 1), date(2026, 3, 1))
+    assert any("2026-02 is not known: priced at 0 (give it with --adjust afa:2026-02=VALUE" in n for n in feb.notes)
     with pytest.raises(TariffError) as e:
         price(t, ivs, AUG, SEP, adjustments={"icpt": {"2025-08": 1}})
     assert "no adjustment 'icpt'" in str(e.value) and "afa" in e.value.fix

@@ -20,8 +20,10 @@ from .quantities import NAME_PATTERN
 from .sinks.database import DatabaseConfig
 from .sinks.mqtt import MqttConfig
 from .sinks.sections import SECTIONS
+from .tariffs.adjust import config_adjust, with_given
 from .tariffs.load import load_tariff
 from .tariffs.model import Tariff
+from .tariffs.periods import TariffTimeline, periods_from_config, retimed
 from .validate import Checker
 from .webconfig import WebOptions, parse_web
 
@@ -64,7 +66,8 @@ class Config:
     log_level: str = "info"
     definitions: list[Path] = field(default_factory=list)
     report_settings: ReportSettings | None = None  # from [reports]
-    tariff: Tariff | None = None  # the site's tariff, loaded from [tariff] name (a shipped name or a file)
+    tariff: Tariff | None = None  # the site's tariff today: [tariff] name, or the last [[tariff.periods]]
+    timeline: TariffTimeline | None = None  # every tariff the site was on, from when; its billing cycles
     what_if: Tariff | None = None
     tariff_dirs: list[Path] = field(default_factory=list)
     web: WebOptions | None = None  # from [web]: the dashboard's address and login
@@ -237,23 +240,32 @@ def _reports(c: Checker, data: dict[str, Any], cfg: Config) -> None:
             c.fail("reports.main_meter", f"no meter is named {cfg.report_settings.main_meter!r}",
                    "name the meter that measures the whole site, as in [[meters]] name")
     tariff = c.section(data, "tariff")
-    c.keys(tariff, {"name", "what_if", "dirs"}, "tariff.")
+    c.keys(tariff, {"name", "what_if", "dirs", "periods", "reading_day", "adjust"}, "tariff.")
     dirs = tariff.get("dirs", [])
     cfg.tariff_dirs = [c.resolve(str(d)) for d in ([dirs] if isinstance(dirs, str) else dirs)]
-    for key in ("name", "what_if"):
-        value = c.string(tariff, key, "tariff.") or None
-        if value is None:
-            continue
+
+    def load(value: str, key: str) -> Tariff | None:
         if value.endswith(".toml"):
             value = str(c.resolve(value))
         try:
-            loaded = load_tariff(value, cfg.tariff_dirs)
+            return load_tariff(value, cfg.tariff_dirs)
         except ConfigError as exc:  # its own fix says what to do; a bad tariff file is named with its key
             where = ": ".join(p for p in (exc.file, exc.key) if p) if exc.file else ""
-            c.fail(f"tariff.{key}", f"{where}: {exc.problem}" if where else exc.problem,
+            c.fail(key, f"{where}: {exc.problem}" if where else exc.problem,
                    exc.fix or "docs/tariffs.md lists the shipped tariffs")
-            continue
-        setattr(cfg, "tariff" if key == "name" else "what_if", loaded)
+            return None
+
+    cfg.timeline = periods_from_config(c, tariff, load)  # [tariff] name, or [[tariff.periods]]; reading_day
+    what_if = c.string(tariff, "what_if", "tariff.") or None
+    cfg.what_if = load(what_if, "tariff.what_if") if what_if else None
+    given = config_adjust(tariff.get("adjust", {}), c.fail)  # [tariff.adjust] afa = { "2025-10" = -6.50 }
+    if given and cfg.timeline:
+        try:
+            cfg.timeline = retimed(cfg.timeline, with_given(cfg.timeline.tariffs, given, "tariff.adjust"))
+            cfg.what_if = with_given([cfg.what_if], given, "tariff.adjust")[0] if cfg.what_if else None
+        except ConfigError as exc:
+            c.fail("tariff.adjust", exc.problem, exc.fix or "")
+    cfg.tariff = cfg.timeline.current if cfg.timeline else None
 
 
 def load_config(path: str | Path) -> Config:

@@ -14,6 +14,7 @@ from .errors import ConfigError, StoreError
 from .store import Store
 from .store.engine import mask_url, normalise
 from .tariffs.model import Tariff
+from .tariffs.periods import TariffTimeline
 
 DEFAULT_TZ = "Asia/Kuala_Lumpur"
 
@@ -36,6 +37,11 @@ class Site:
     @property
     def tariff(self) -> Tariff | None:
         return self.config.tariff if self.config else None
+
+    @property
+    def timeline(self) -> TariffTimeline | None:
+        """The tariffs the site was on, from when, and its meter-reading day (None: no tariff configured)."""
+        return self.config.timeline if self.config else None
 
     @property
     def what_if(self) -> Tariff | None:

@@ -46,9 +46,20 @@ def max_demand(intervals: Iterable[Interval], window_minutes: int = 30,
     """Maximum demand over blocks of `window_minutes` aligned to the clock (08:00–08:30, …),
     computed from energy (kWh in the block × 60 / window). `counts(block_start)` limits which
     blocks are recorded (e.g. the tariff's peak period); None records every block."""
+    return highest(demand_blocks(intervals, window_minutes, counts))
+
+
+TIE_KW = 1e-9  # blocks within this many kW are equal: the same kWh summed in another order differ by an ulp
+
+
+def highest(blocks: Iterable[Demand]) -> Demand | None:
+    """The block that sets the maximum demand: the highest kW, and of equal ones (within TIE_KW) the
+    EARLIEST - the first time the month reached its maximum, as a meter's maximum-demand register keeps
+    it (a later equal block does not replace it). The bill, the demand report and the cost allocation
+    all use this one rule."""
     best: Demand | None = None
-    for d in demand_blocks(intervals, window_minutes, counts):
-        if best is None or d.kw > best.kw:  # the earliest of equal blocks
+    for d in blocks:
+        if best is None or d.kw > best.kw + TIE_KW:
             best = d
     return best
 

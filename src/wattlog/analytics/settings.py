@@ -32,7 +32,7 @@ class ReportSettings:
     pf_line: float = 0.85  # penalty line (Malaysia, Thailand, Indonesia)
     nominal_hz: float = 50.0
     frequency_band: float = 1.0  # ± % of nominal
-    min_counter_kwh: float = 50.0  # a day's counter increase at least this: its ±1 kWh is fine enough
+    min_counter_kwh: float = 500.0  # scale a day to its counter only from this delta (±1 kWh = ±0.2 %)
     counter_tolerance: float = 10.0  # % disagreement beyond which the counter is not trusted for scaling
 
     def __post_init__(self) -> None:

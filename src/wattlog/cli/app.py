@@ -31,16 +31,18 @@ def main(verbose: int) -> None:
 
 
 def _register() -> None:
+    from .bill import bill
     from .data import export, import_csv, rollups
     from .devices import read, scan, sim
     from .documents import monthly, workbook
     from .plc import plc
     from .report import report
     from .service import check, demo, init, run
+    from .tariffs import tariffs
     from .web import web, web_password
 
     for command in (read, scan, sim, run, demo, init, check, export, import_csv, rollups, report, workbook, monthly,
-                    plc, web, web_password):
+                    tariffs, bill, plc, web, web_password):
         main.add_command(command)
 
 

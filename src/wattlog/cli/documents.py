@@ -58,7 +58,7 @@ Examples:
 def workbook(name: str, start: str, end: str, output: str, db_url: str | None, config_path: str | None,
              site: str | None, tz: str | None, main_meter: str | None, holidays: tuple[str, ...],
              working_hours: str | None, working_days: str | None, tariff: str | None, what_if: str | None,
-             location: str | None, window: str | None, top: int | None, by: str | None,
+             adjust: tuple[str, ...], location: str | None, window: str | None, top: int | None, by: str | None,
              resolution: str | None) -> None:
     from ..documents.workbook import Meta, build
     from ..reports.registry import REPORTS
@@ -80,7 +80,7 @@ def workbook(name: str, start: str, end: str, output: str, db_url: str | None, c
         raise click.UsageError(f"--by {by!r}: use date or weekday (heatmap), location or meter (cost)")
     names = list(REPORTS) if name == "all" else [name]
     if "cost" in names:  # loaded here, with the config's own tariff folders; else the config's tariffs
-        given["tariff"], given["what_if"] = site_tariffs(target, tariff, what_if)
+        given["tariff"], given["what_if"] = site_tariffs(target, tariff, what_if, adjust)
     notes = []
     if name == "all" and given["tariff"] is None:
         names.remove("cost")
@@ -134,7 +134,8 @@ Examples:
 @click.option("--no-cost", is_flag=True, help="Leave the bill out even if a tariff is configured.")
 def monthly(month: str, outputs: tuple[str, ...], db_url: str | None, config_path: str | None, site: str | None,
             tz: str | None, main_meter: str | None, holidays: tuple[str, ...], working_hours: str | None,
-            working_days: str | None, tariff: str | None, what_if: str | None, no_cost: bool) -> None:
+            working_days: str | None, tariff: str | None, what_if: str | None, adjust: tuple[str, ...],
+            no_cost: bool) -> None:
     from ..documents import html, pdf
     from ..documents.monthly import gather, month_of
     from ..documents.usage_sections import document
@@ -148,7 +149,7 @@ def monthly(month: str, outputs: tuple[str, ...], db_url: str | None, config_pat
     paths = [_output(o, (".html", ".htm", ".pdf")) for o in outputs] or \
         [Path(f"{_slug(target.name)}-{first:%Y-%m}{ext}") for ext in (".html", ".pdf")]
     settings = report_settings(target, main_meter, holidays, working_hours, working_days)
-    tariff, what_if = site_tariffs(target, tariff, what_if)
+    tariff, what_if = site_tariffs(target, tariff, what_if, adjust)
     if no_cost:
         tariff = what_if = None
     try:

@@ -89,6 +89,9 @@ def tariff_options(tariff: str = "The tariff to price with (default: the config'
     return _apply([
         click.option("--tariff", metavar="NAME|FILE", help=tariff),
         click.option("--what-if", "what_if", metavar="NAME|FILE", help="A second tariff to compare."),
+        click.option("--adjust", "adjust", multiple=True, metavar="NAME:YYYY-MM=RATE",
+                     help="A monthly adjustment in its unit, e.g. afa:2025-10=-6.50 (repeatable; over the shipped "
+                          "and config values)."),
     ])
 
 
@@ -117,14 +120,27 @@ def report_settings(target: Site, main_meter: str | None, holidays: tuple[str, .
         raise click.UsageError(str(exc)) from None
 
 
-def site_tariffs(target: Site, tariff: str | None, what_if: str | None) -> tuple[Any, Any]:
-    """--tariff and --what-if loaded (with the config's tariff folders), else the config's tariffs."""
+def site_tariffs(target: Site, tariff: str | None, what_if: str | None, adjust: tuple[str, ...] = ()
+                 ) -> tuple[Any, Any]:
+    """--tariff and --what-if loaded (with the config's tariff folders), else the config's tariff timeline;
+    --adjust values merged into both."""
+    from ..tariffs.adjust import parse_specs, with_given
     from ..tariffs.load import load_tariff
+    from ..tariffs.periods import TariffTimeline, retimed
 
     dirs = target.config.tariff_dirs if target.config else []
     try:
-        return (load_tariff(tariff, dirs) if tariff else target.tariff,
-                load_tariff(what_if, dirs) if what_if else target.what_if)
+        base = load_tariff(tariff, dirs) if tariff else (target.timeline or target.tariff)
+        alt = load_tariff(what_if, dirs) if what_if else target.what_if
+        given = parse_specs(adjust)
+        if given and base is not None:
+            if isinstance(base, TariffTimeline):
+                base = retimed(base, with_given(base.tariffs, given, "--adjust"))
+            else:
+                base = with_given([base], given, "--adjust")[0]
+            alt = with_given([alt], {k: v for k, v in given.items() if any(
+                a.name == k for w in alt.versions for a in w.adjustments)}, "--adjust")[0] if alt else None
+        return base, alt
     except ConfigError as exc:
         fail(str(exc), 2)
 

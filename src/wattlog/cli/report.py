@@ -56,7 +56,8 @@ def _help() -> str:
 def report(name: str, start: str, end: str, db_url: str | None, config_path: str | None, site: str | None,
            location: str | None, fmt: str, table_name: str | None, tz: str | None, main_meter: str | None,
            holidays: tuple[str, ...], working_hours: str | None, working_days: str | None, window: str | None,
-           top: int | None, by: str | None, resolution: str | None, tariff: str | None, what_if: str | None) -> None:
+           top: int | None, by: str | None, resolution: str | None, tariff: str | None, what_if: str | None,
+           adjust: tuple[str, ...] = ()) -> None:
     from ..store import Store
 
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
@@ -67,8 +68,10 @@ def report(name: str, start: str, end: str, db_url: str | None, config_path: str
     from ..reports.registry import REPORTS
 
     spec = REPORTS[name]
-    if name == "cost":  # loaded here, with the config's own tariff folders; else the config's tariffs
-        tariff, what_if = site_tariffs(target, tariff, what_if)
+    if name in ("cost", "demand"):  # loaded here, with the config's tariff folders; else the config's timeline
+        asked = what_if
+        tariff, what_if = site_tariffs(target, tariff, what_if, adjust)
+        what_if = what_if if name == "cost" else asked  # demand: the tariff's window and hours, no what-if
     given = {"by": by, "resolution": int(resolution) if resolution else None,
              "window": int(window) if window else None, "top": top, "tariff": tariff, "what_if": what_if}
     options = {k: v for k, v in given.items() if v is not None and k in spec.options}

@@ -125,14 +125,15 @@ def notes_section(d: MonthData) -> Section:
                    [False, True], caption="Energy in these hours is unknown and not filled in."))
     m = d.this_month
     if m and m.incomplete_blocks:
-        s.add(Text(f"{m.incomplete_blocks} demand block(s) of {d.demand.window} minutes have gaps; the maximum "
+        s.add(Text(f"{m.incomplete_blocks} demand block(s) of {m.window} minutes have gaps; the maximum "
                    "demand could be higher than shown.", "warn"))
     st = d.settings
     days = ", ".join(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i] for i in sorted(st.working_days))
     holidays = [h for h in sorted(st.holidays) if d.first <= h < d.end]
     s.add(Text(f"Settings: working days {days}; working hours {st.working_hours[0]:%H:%M}–{st.working_hours[1]:%H:%M}; "
-               f"holidays this month: {', '.join(map(str, holidays)) or 'none set'}; demand blocks of "
-               f"{st.demand_window} minutes; main meter: {st.main_meter or 'none'}.", "small"))
+               f"holidays this month: {', '.join(map(str, holidays)) or 'none set'}; demand: "
+               f"{m.rule if m and m.rule else f'{st.demand_window}-minute blocks, every hour'}; "
+               f"main meter: {st.main_meter or 'none'}.", "small"))
     s.add(*[Text(n, "small") for n in d.quality.notes])
     if d.cost is None:
         s.add(Text(d.cost_problem or DASH, "small"))

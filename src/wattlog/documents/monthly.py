@@ -18,6 +18,7 @@ from ..reports.profile import ProfileReport, profile_of
 from ..reports.quality import QualityReport, quality_of
 from ..reports.ranking import Ranking, ranking_of
 from ..tariffs.model import Tariff
+from ..tariffs.periods import TariffTimeline
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a report runs
     from ..store import Store
@@ -78,7 +79,7 @@ def minus_months(first: date, n: int) -> date:
 
 
 def gather(store: Store, site: str, first: date, settings: ReportSettings,
-           tariff: Tariff | None = None, what_if: Tariff | None = None,
+           tariff: Tariff | TariffTimeline | None = None, what_if: Tariff | None = None,
            now: datetime | None = None) -> MonthData:
     """Every report over the month starting `first`. Raises NoData naming the months that have data."""
     end = next_month(first)
@@ -98,7 +99,7 @@ def gather(store: Store, site: str, first: date, settings: ReportSettings,
         parts: dict[str, Any] = dict(
             ranking=ranking_of(frame), heatmap=heatmap_of(frame, by="weekday"),
             profile=profile_of(frame, resolution=30),
-            demand=demand_of(year), afterhours=afterhours_of(frame), quality=quality_of(frame))
+            demand=demand_of(year, tariff=tariff), afterhours=afterhours_of(frame), quality=quality_of(frame))
     cost, problem = None, ""
     if tariff is None:
         problem = "no tariff is configured: set [tariff] name in the site config (or give --tariff) to see the bill"

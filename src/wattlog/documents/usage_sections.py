@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..analytics.settings import DAY_NAMES
+from ..tariffs.emissions import factor_for
 from . import charts
 from .cost_sections import (
     afterhours_section,
@@ -48,6 +49,10 @@ def summary(d: MonthData) -> Section:
     figures.append(("Outside working hours", pct(after / total * 100 if total else None, 0), kwh(after, 0)))
     base = [a.base_kw for a in d.afterhours.rows if a.base_kw is not None]
     figures.append(("Night base load", kw(sum(base)) if base else DASH, "sum over locations"))
+    f = factor_for(d.settings.timezone, d.first)  # Scope 2, location-based, the factor's year beside it
+    if f is not None:
+        figures.append(("Emissions (Scope 2)", f"{rank.total_kwh * f.kg_per_kwh / 1000:,.2f} t CO2e",
+                        f"grid factor {f.kg_per_kwh:g} kg/kWh, {f.year}"))
     s.add(Figures(figures))
     if d.partial:
         s.add(Text(coverage(d), "warn"))

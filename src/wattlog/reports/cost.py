@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -16,10 +16,12 @@ from ..analytics.intervals import meter_intervals
 from ..analytics.series import Interval
 from ..analytics.settings import ReportSettings
 from ..errors import ReportError
-from ..tariffs.billing import Bill, Money, Zoned, local_span, price_months
+from ..tariffs.billing import Bill, Money, Zoned, local_span, price_timeline
 from ..tariffs.load import list_tariffs
 from ..tariffs.model import CHARGE_KINDS, Tariff
+from ..tariffs.periods import TariffTimeline
 from ..tariffs.timeline import Columns, summed_intervals
+from .emissions import emissions_table
 from .header import UNMETERED, Header, header
 from .result import Table, r
 
@@ -86,8 +88,10 @@ class CostReport:
     def tables(self) -> list[Table]:
         bill = [[b.month, c.label, c.quantity, c.unit, c.rate, c.rate_unit, c.amount, c.note]
                 for b in self.bills for c in b.components]
-        bill += [[b.month, "total", None, "", None, "", b.total, "" if b.complete else "incomplete"]
-                 for b in self.bills]
+        bill += [[b.month, "total", None, "", None, "", b.total, _span(b)] for b in self.bills]
+        if len(self.bills) > 1:
+            bill.append([f"{self.bills[0].start}..{self.bills[-1].end - timedelta(days=1)}", "total, all bills", None,
+                         "", None, "", self.total, "" if self.complete else "incomplete"])
         notes = self.header.notes + self.notes + list(dict.fromkeys(n for b in self.bills for n in b.notes))
         kinds = [k for k in KINDS if any(c.kind == k for b in self.bills for c in b.components)]
         locs = [[x.location, r(x.kwh, 1), *[x.by_kind(self.bills).get(k, Decimal(0)) for k in kinds], x.total]
@@ -98,7 +102,9 @@ class CostReport:
                      ["location", "kWh", *kinds, "total"], locs, [ALLOCATION_RULE]),
                Table("coincident", "each location's kW in the block that set the month's maximum demand",
                      ["month", "location", "kW"],
-                     [[m, x.location, r(kw, 2)] for x in self.locations for m, kw in x.coincident_kw.items()])]
+                     [[m, x.location, r(kw, 2)] for x in self.locations for m, kw in x.coincident_kw.items()]),
+               emissions_table([(x.location, x.kwh) for x in self.locations]
+                               + [("site", sum(b.kwh for b in self.bills))], self.header)]
         if self.what_if:
             w = self.what_if
             out.append(Table("what_if", f"{self.tariff} vs {w.tariff} ({self.currency})",
@@ -173,9 +179,16 @@ def allocate(bill: Bill, tariff: Tariff, parts: Mapping[str, list[Interval]] | C
     return out, coincident
 
 
-def _costs(bills: list[Bill], tariff: Tariff, cols: Columns) -> list[LocationCost]:
+def _span(b: Bill) -> str:
+    """The bill's days and tariff, and whether it is a piece of a split (transitional) cycle."""
+    out = f"{b.start}..{b.end - timedelta(days=1)} {b.tariff}"
+    return out + ("" if b.complete else ", incomplete")
+
+
+def _costs(bills: list[Bill], timeline: TariffTimeline, cols: Columns) -> list[LocationCost]:
     acc = {p: LocationCost(p, 0.0, {}, Decimal(0), {}) for p in cols.kwh}
     for b in bills:
+        tariff = timeline.tariff_on(b.start)
         shares, coincident = allocate(b, tariff, cols)
         for p, amounts in shares.items():
             x = acc[p]
@@ -188,7 +201,11 @@ def _costs(bills: list[Bill], tariff: Tariff, cols: Columns) -> list[LocationCos
     return sorted(acc.values(), key=lambda x: (x.location == UNMETERED, -x.total, x.location))
 
 
-def _tariff(t: Tariff | None, option: str) -> Tariff:
+def _tariff(t: Tariff | TariffTimeline | None, option: str) -> TariffTimeline:
+    if isinstance(t, TariffTimeline):
+        return t
+    if isinstance(t, Tariff):
+        return TariffTimeline.single(t)
     if t is None:
         shipped = ", ".join(t.id for t in list_tariffs())
         raise ReportError("no tariff given", f"give --{option} NAME|FILE (shipped: {shipped}), "
@@ -197,12 +214,12 @@ def _tariff(t: Tariff | None, option: str) -> Tariff:
 
 
 def cost_report(store: Store, start: date, end: date, settings: ReportSettings | None = None,
-                location: str | None = None, *, tariff: Tariff | None = None,
-                what_if: Tariff | None = None, by: str = "location", pf: float | None = None,
+                location: str | None = None, *, tariff: Tariff | TariffTimeline | None = None,
+                what_if: Tariff | TariffTimeline | None = None, by: str = "location", pf: float | None = None,
                 adjustments: Mapping[str, Mapping[str, Money]] | None = None,
                 demand_history: Mapping[str, float] | None = None) -> CostReport:
     """The site's bill over [start, end) (site-local dates) under `tariff` (loaded by the caller:
-    tariffs.load.load_tariff), allocated per location (by="location") or per meter (by="meter"); with `what_if`, the
+    tariffs.load.load_tariff; or the site's TariffTimeline, each day priced under the tariff then in force), allocated per location (by="location") or per meter (by="meter"); with `what_if`, the
     same intervals priced under a second tariff. `location` keeps one location's row."""
     if by not in ("location", "meter"):
         raise ReportError(f"cannot allocate by {by!r}", "use --by location or --by meter")
@@ -214,12 +231,14 @@ def cost_report(store: Store, start: date, end: date, settings: ReportSettings |
                        adjustments=adjustments, demand_history=demand_history)
 
 
-def cost_of(frame: Frame, base: Tariff, alt: Tariff | None = None, location: str | None = None, *,
+def cost_of(frame: Frame, base: Tariff | TariffTimeline, alt: Tariff | TariffTimeline | None = None,
+            location: str | None = None, *,
             by: str = "location", pf: float | None = None,
             adjustments: Mapping[str, Mapping[str, Money]] | None = None,
             demand_history: Mapping[str, float] | None = None) -> CostReport:
     """cost_report's work over loaded meter-days (its 15-minute intervals come from the same Frame)."""
     start, end, tz = frame.start, frame.end, frame.settings.tz
+    base, alt = _tariff(base, "tariff"), (_tariff(alt, "what-if") if alt is not None else None)
     lo, hi = (datetime.combine(d, time(), tzinfo=tz) for d in (start, end))
     main = frame.main
     groups = dict(sorted(({m: [m] for ms in frame.groups().values() for m in ms} if by == "meter"
@@ -240,27 +259,32 @@ def cost_of(frame: Frame, base: Tariff, alt: Tariff | None = None, location: str
     if any(k < 0 for k in cols.kwh.get(UNMETERED, [])):
         notes.append("the sub-meters exceed the main meter in some intervals: the unmetered remainder is "
                      "negative there and gets no share of the cost")
-    site = Zoned.of(site, ZoneInfo(base.timezone))  # priced under both tariffs: zoned and blocked once
-    bills = price_months(base, site, start, end, pf=pf, adjustments=adjustments, demand_history=demand_history)
+    site = Zoned.of(site, ZoneInfo(base.current.timezone))  # priced under both tariffs: zoned and blocked once
+    bills = price_timeline(base, site, start, end, pf=pf, adjustments=adjustments, demand_history=demand_history)
     locations = _costs(bills, base, cols)
     total = sum((b.total for b in bills), Decimal(0))
     comparison = None
     if alt is not None:
-        names = {a.name for v in alt.versions for a in v.adjustments}
-        alt_bills = price_months(alt, site, start, end, pf=pf, demand_history=demand_history,
-                                 adjustments={k: x for k, x in (adjustments or {}).items() if k in names})
+        names = {a.name for t in alt.tariffs for v in t.versions for a in v.adjustments}
+        alt_bills = price_timeline(alt, site, start, end, pf=pf, demand_history=demand_history,
+                                   adjustments={k: x for k, x in (adjustments or {}).items() if k in names})
         a_total = sum((b.total for b in alt_bills), Decimal(0))
         rows = [Difference(k, _kind(bills, k), _kind(alt_bills, k)) for k in KINDS
                 if any(c.kind == k for b in (*bills, *alt_bills) for c in b.components)]
-        comparison = WhatIf(alt.id, alt_bills, a_total, _costs(alt_bills, alt, cols),
+        comparison = WhatIf(_name(alt), alt_bills, a_total, _costs(alt_bills, alt, cols),
                             rows + [Difference("total", total, a_total)])
     if location is not None:
         locations = [x for x in locations if x.location == location]
         if comparison:
             comparison.locations = [x for x in comparison.locations if x.location == location]
-    return CostReport(header("cost", frame), base.id, base.name, base.currency, source, bills, locations, total,
-                      all(b.complete for b in bills), comparison, notes)
+    return CostReport(header("cost", frame), _name(base), base.current.name, base.current.currency, source, bills,
+                      locations, total, all(b.complete for b in bills), comparison, notes)
 
 
 def _kind(bills: list[Bill], kind: str) -> Decimal:
     return sum((c.amount for b in bills for c in b.components if c.kind == kind), Decimal(0))
+
+
+def _name(t: TariffTimeline) -> str:
+    """The tariff's id, or the timeline's ids joined by → (my-tnb-c2-2014 → my-tnb-mv-tou-2025)."""
+    return " → ".join(dict.fromkeys(p.tariff.id for p in t.periods))

@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date
 
-from ..analytics.frame import DISAGREE, SCALED, Frame, LocationDay
+from ..analytics.frame import COARSE, DISAGREE, RESET, SCALED, Frame, LocationDay
 
 UNMETERED = "(unmetered)"  # the main meter's excess over its sub-meters: shown, never hidden
 
@@ -55,6 +55,17 @@ def notes(frame: Frame) -> list[str]:
     if scaled:
         med = statistics.median((c.factor - 1) * 100 for c in scaled)
         out.append(f"{len(scaled)} meter-days scaled to their kWh counters (median correction {med:+.2f} %)")
+    both = [c for c in checks if c.status == COARSE and c.integrated_kwh and c.counter_kwh is not None]
+    if both:  # counters are the truth over a span, never a reason to reshape a quarter (issue 11)
+        power, counter = sum(c.integrated_kwh or 0.0 for c in both), sum(c.counter_kwh or 0.0 for c in both)
+        diff = f" ({(counter - power) / power * 100:+.2f} %)" if power else ""
+        out.append(f"kWh counters where a day's counter delta is too coarse to scale by: {counter:,.0f} kWh against "
+                   f"{power:,.1f} kWh from power{diff} over {len(both)} meter-day(s) (each day ±1 kWh); energy is from "
+                   "power, not reshaped")
+    for c in checks:
+        if c.status == RESET:
+            out.append(f"meter {c.meter}: its kWh counter went backwards on {c.day} (a reset or a new meter): "
+                       "flagged; that day's energy is from power")
     by_meter: dict[str, list] = {}
     for c in checks:
         if c.status == DISAGREE:

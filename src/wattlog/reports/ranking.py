@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..analytics.frame import Frame, LocationDay, load, no_gc
 from ..analytics.settings import ReportSettings
+from .emissions import emissions_table
 from .header import UNMETERED, Header, by_location, header, site_days, unknown_hours
 from .result import Table, pct, r
 
@@ -38,7 +39,8 @@ class Ranking:
                  x.flag] for x in self.rows]
         return [Table("locations", f"kWh by location, {self.header.start} to {self.header.end} (excl.)",
                       ["location", "kWh", "share %", "hours without data", "meters", "flag"], rows,
-                      self.header.notes + self.notes)]
+                      self.header.notes + self.notes),
+                emissions_table([(x.location, x.kwh) for x in self.rows], self.header)]  # its last row: the site
 
 
 def ranking(store: Store, start: date, end: date, settings: ReportSettings | None = None,

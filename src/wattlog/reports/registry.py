@@ -35,7 +35,7 @@ REPORTS: dict[str, ReportSpec] = {
                           "--resolution 15 --format csv > profile.csv", ("resolution",)),
     "demand": ReportSpec(demand.demand, "maximum demand per month, coincident kW, top blocks",
                          "wattlog report demand --config site.toml --from 2026-01-01 --to 2027-01-01 "
-                         "--window 15 --top 3", ("window", "top")),
+                         "--window 15 --top 3", ("window", "top", "tariff")),
     "afterhours": ReportSpec(afterhours.afterhours, "kWh outside working hours; night base load",
                              "wattlog report afterhours --config site.toml --from 2026-10-01 --to 2026-11-01 "
                              "--working-hours 08:00-18:00 --holiday 2026-10-20"),

@@ -12,9 +12,17 @@ from decimal import Decimal
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
-from ..analytics.series import STEP, Demand, Interval, demand_blocks, max_demand
+from ..analytics.series import (
+    STEP,
+    Demand,
+    Interval,
+    demand_blocks,
+    highest,
+    max_demand,
+)
 from ..errors import TariffError
 from .model import Adjustment, Charge, Minimum, Percent, PowerFactor, Tariff, Version
+from .periods import TariffTimeline
 
 Money = Decimal | str | int | float
 
@@ -130,6 +138,17 @@ def recorder(tariff: Tariff, version: Version, bands: tuple[str, ...]) -> Callab
     return (lambda s: band_of(tariff, version, s) in bands) if bands else None
 
 
+def demand_rule(tariff: Tariff, d: date) -> tuple[int, Callable[[datetime], bool] | None, str] | None:
+    """The window, the blocks that count and a description of the first per-kW charge in force on day `d`
+    (None: the tariff charges no demand)."""
+    v = tariff.version_on(d)
+    c = next((c for c in v.charges if c.basis == "kW"), None)
+    if c is None:
+        return None
+    hours = f"blocks starting in {', '.join(c.record_in)}" if c.record_in else "every hour"
+    return c.window, recorder(tariff, v, c.record_in), f"{tariff.id}: {c.window}-minute blocks, {hours}"
+
+
 def _months_before(month: date, n: int) -> list[str]:
     out, y, m = [], month.year, month.month
     for _ in range(n):
@@ -151,19 +170,28 @@ def measured_pf(ivs: list[Interval]) -> float | None:
 class _Month:
     """The stages of one bill, in the order of calculation; each component rounded as it is added."""
 
-    def __init__(self, tariff: Tariff, v: Version, ivs: list[Interval], start: date, end: date) -> None:
+    def __init__(self, tariff: Tariff, v: Version, ivs: list[Interval], start: date, end: date,
+                 cycle: tuple[date, date], transitional: bool = False) -> None:
         self.t, self.v, self.ivs, self.r = tariff, v, ivs, v.rounding
         self.first, self.month = start.replace(day=1), f"{start:%Y-%m}"
-        dim = calendar.monthrange(start.year, start.month)[1]
-        self.frac = Decimal((end - start).days) / Decimal(dim)
+        # Monthly charges (and tiers) pro-rated by the days of the billing cycle this piece covers.
+        self.frac = Decimal((end - start).days) / Decimal((cycle[1] - cycle[0]).days)
+        # Per-kW charges too, but only in a piece of a cycle split by a change of schedule (transitional).
+        self.kw_frac = self.frac if transitional else Decimal(1)
         self.by_band = {b: 0.0 for b in v.bands}
+        self.by_month: dict[str, dict[str, float]] = {}  # calendar month → band → kWh (adjustments are monthly)
         day_bands: dict[int, tuple[str, ...]] = {}  # band of each quarter-hour, per day (band_of, faster)
         for iv in ivs:
             t = iv.start
             bands = day_bands.get(t.toordinal())
             if bands is None:
                 bands = day_bands[t.toordinal()] = v.grid[tariff.day_type(t.date())]
-            self.by_band[bands[(t.hour * 60 + t.minute) // 15]] += iv.kwh
+            band = bands[(t.hour * 60 + t.minute) // 15]
+            self.by_band[band] += iv.kwh
+            month = self.by_month.get(f"{t:%Y-%m}")
+            if month is None:
+                month = self.by_month[f"{t:%Y-%m}"] = {b: 0.0 for b in v.bands}
+            month[band] += iv.kwh
         self.q_band = {b: _qty(k, self.r.kwh_decimals, self.r.mode) for b, k in self.by_band.items()}
         self.comps: list[Component] = []
         self.notes: list[str] = []
@@ -181,11 +209,7 @@ class _Month:
         blocks = self._memo.get(key)
         if blocks is None:
             blocks = self._memo[key] = demand_blocks(self.ivs, window)
-        best = None
-        for d in blocks:
-            if (counts is None or counts(d.start)) and (best is None or d.kw > best.kw):  # the earliest of equals
-                best = d
-        return best
+        return highest(d for d in blocks if counts is None or counts(d.start))  # the earliest of equals
 
     def add(self, kind: str, name: str, item: str, label: str, qty: Decimal, unit: str, rate: Decimal,
             rate_unit: str, amount: Decimal, basis: str, **kw: object) -> None:
@@ -236,34 +260,68 @@ class _Month:
                     kw, note = floor, f"ratchet: {c.ratchet_percent}% of {max(past):g} kW (past {len(months)} months)"
             self.billed[c.name] = kw
             q = _qty(kw, self.r.kw_decimals, self.r.mode)
-            self.add(c.kind, c.name, c.name, label, q, "kW", c.rate, c.unit, q * c.rate * c.factor, "kW", note=note)
+            if self.kw_frac != 1:
+                note = "; ".join(filter(None, [note, f"transitional: × {self.kw_frac:.4f} of the cycle's days"]))
+            self.add(c.kind, c.name, c.name, label, q, "kW", c.rate, c.unit, q * c.rate * c.factor * self.kw_frac,
+                     "kW", note=note)
         else:  # per month, pro-rated by days in a part month
             self.add(c.kind, c.name, c.name, label, self.frac.quantize(Decimal("0.0001")), "month", c.rate, c.unit,
                      c.rate * c.factor * self.frac, "month")
 
     def adjustment(self, a: Adjustment, given: Mapping[str, Money]) -> None:
-        if self.month in given:
-            value = given[self.month]
-            rate = Decimal(repr(value) if isinstance(value, float) else str(value))
-        elif self.month in a.series:
-            rate = a.series[self.month]
-        elif a.missing == "error":
-            raise TariffError(f"{a.name} for {self.month} is not in the series", file=self.t.path,
-                              key=f"adjustments.{a.name}", fix=f'add "{self.month}" = ... to its series, or give it '
-                              f'with adjustments={{"{a.name}": {{"{self.month}": ...}}}}')
-        else:
-            rate = Decimal(0)
-            self.notes.append(f"{a.label} for {self.month} is not known: priced at 0 (give it with adjustments=)")
-        q = self.kwh_in(a.bands)
-        self.add("adjustment", a.name, a.name, a.label, q, "kWh", rate, a.unit, q * rate * a.factor, "kWh",
-                 bands=a.bands)
+        """One line per calendar month the piece's kWh fall in (a cycle from the 15th spans two)."""
+        months = sorted(self.by_month) or [self.month]
+        for month in months:
+            rate = self._rate(a, given, month)
+            if len(months) == 1:
+                q, name, label = self.kwh_in(a.bands), a.name, a.label
+            else:
+                kwh = self.by_month[month]
+                q = sum((_qty(kwh[b], self.r.kwh_decimals, self.r.mode) for b in (a.bands or self.v.bands)),
+                        Decimal(0))
+                name, label = f"{a.name}/{month}", f"{a.label}, {month}"
+            self.add("adjustment", name, a.name, label, q, "kWh", rate, a.unit, q * rate * a.factor, "kWh",
+                     bands=a.bands)
 
-    def minimum(self, m: Minimum) -> None:
+    def _rate(self, a: Adjustment, given: Mapping[str, Money], month: str) -> Decimal:
+        rate = None
+        if month in given:
+            value = given[month]
+            rate, where = Decimal(repr(value) if isinstance(value, float) else str(value)), "given"
+        elif month in a.series:
+            m = a.sources.get(month)
+            rate, where = a.series[month], f"{m.source} ({m.confidence})" if m else f"the tariff file ({a.meta.confidence})"
+        if rate is not None:
+            self.notes.append(f"{a.label} {month}: {rate} {a.unit}, {where}")
+            if a.usual is not None and abs(rate) > a.usual:
+                self.notes.append(f"{a.label} {month}: {rate} {a.unit} is beyond the usual ±{a.usual}: "
+                                  "priced as given; check it against the bill")
+            return rate
+        if a.missing == "error":
+            raise TariffError(f"{a.name} for {month} is not in the series", file=self.t.path,
+                              key=f"adjustments.{a.name}", fix=f'add "{month}" = ... to its series, or give it '
+                              f"with --adjust {a.name}:{month}=VALUE")
+        self.notes.append(f"{a.label} for {month} is not known: priced at 0 (give it with --adjust {a.name}:{month}=VALUE "
+                          "or [tariff.adjust] in the site config)")
+        return Decimal(0)
+
+    def minimum(self, m: Minimum, history: Mapping[str, float]) -> None:
         names, base = self.base_of(m.applies_to)
-        floor = money(m.amount * self.frac, self.r.money, self.r.mode)
-        self.add("minimum", "minimum", "minimum", "minimum monthly charge top-up", base, self.t.major_unit, m.amount,
-                 f"{self.t.major_unit}/month", max(floor - base, Decimal(0)), "percent", base=names,
-                 note=f"minimum {floor} against {base}")
+        if m.percent is not None:  # a floor on the bill from past demand charges, never a billed-kW ratchet
+            c = next(c for c in self.v.charges if c.basis == "kW")
+            months = _months_before(self.first, m.months)
+            past = max((x for mo, x in history.items() if mo in months), default=0.0)
+            charge = _qty(past, self.r.kw_decimals, self.r.mode) * c.rate * c.factor
+            amount, rate_unit = m.percent / 100 * charge, "%"
+            floor = money(amount * self.frac, self.r.money, self.r.mode)
+            note = (f"minimum {floor}: {m.percent} % of the highest {c.name} charge of the past {m.months} months "
+                    f"({past:g} kW × {c.rate} {c.unit}, at this version's rate) against {base}")
+            rate = m.percent
+        else:
+            floor = money(m.amount * self.frac, self.r.money, self.r.mode)
+            rate, rate_unit, note = m.amount, f"{self.t.major_unit}/month", f"minimum {floor} against {base}"
+        self.add("minimum", "minimum", "minimum", "minimum monthly charge top-up", base, self.t.major_unit, rate,
+                 rate_unit, max(floor - base, Decimal(0)), "percent", base=names, note=note)
 
     def power_factor(self, rule: PowerFactor, pf: float | None) -> None:
         if rule.method == "surcharge":
@@ -296,15 +354,23 @@ class _Month:
 
 def price(tariff: Tariff, intervals: Iterable[Interval], start: date, end: date, *, pf: float | None = None,
           adjustments: Mapping[str, Mapping[str, Money]] | None = None,
-          demand_history: Mapping[str, float] | None = None) -> Bill:
-    """The bill of [start, end) (dates, end exclusive) within one calendar month and one tariff version.
+          demand_history: Mapping[str, float] | None = None, cycle: tuple[date, date] | None = None,
+          transitional: bool = False) -> Bill:
+    """The bill of [start, end) (dates, end exclusive) within one billing cycle and one tariff version.
+
+    `cycle` is the billing cycle [first, end) the piece belongs to (default: the calendar month of
+    `start`): monthly charges are pro-rated by its days. `transitional` marks a piece of a cycle split
+    by a change of schedule: per-kW charges are pro-rated by days too (each piece's own maximum demand).
 
     `pf` replaces the measured monthly power factor; `adjustments` {"afa": {"2025-09": -0.5}} adds to or
     replaces the file's monthly series (in the adjustment's unit); `demand_history` {"2025-06": 412.0}
     gives past months' maximum demand in kW for a ratchet."""
     dim = calendar.monthrange(start.year, start.month)[1]
-    if not start < end <= start.replace(day=1) + timedelta(days=dim):
-        raise ValueError(f"a bill covers one calendar month: {start}..{end} does not (use price_months)")
+    if cycle is None:
+        cycle = (start.replace(day=1), start.replace(day=1) + timedelta(days=dim))
+    if not (start < end and cycle[0] <= start and end <= cycle[1]):
+        raise ValueError(f"a bill covers one calendar month or billing cycle: {start}..{end} does not "
+                         "(use price_months)")
     v = tariff.version_on(start)
     if tariff.version_on(end - timedelta(days=1)) is not v:
         raise ValueError(f"{start}..{end} spans two versions of {tariff.id} (use price_months)")
@@ -318,14 +384,14 @@ def price(tariff: Tariff, intervals: Iterable[Interval], start: date, end: date,
     ivs = zoned.between(lo, hi)
     expected = int((hi.astimezone(UTC) - lo.astimezone(UTC)) / STEP)
     missing, gaps = expected - len(ivs), sum(1 for i in ivs if i.gap_s > 0)
-    m = _Month(tariff, v, ivs, start, end)
+    m = _Month(tariff, v, ivs, start, end, cycle, transitional)
     m.share_blocks(zoned.blocks, (lo.timestamp(), hi.timestamp()))
     for c in v.charges:
         m.charge(c, demand_history or {})
     for a in v.adjustments:
         m.adjustment(a, (adjustments or {}).get(a.name, {}))
     if v.minimum:
-        m.minimum(v.minimum)
+        m.minimum(v.minimum, demand_history or {})
     value = pf if pf is not None else measured_pf(ivs)
     if v.power_factor:  # a kvar rule uses the intervals' kvarh unless pf is given
         m.power_factor(v.power_factor, value if v.power_factor.method == "surcharge" else pf)
@@ -335,7 +401,8 @@ def price(tariff: Tariff, intervals: Iterable[Interval], start: date, end: date,
     if missing or gaps:
         notes.insert(0, f"incomplete: {missing} of {expected} intervals missing, {gaps} with gaps; not filled in")
     if m.frac != 1:
-        notes.append(f"{(end - start).days} of {dim} days: monthly charges, minimum and tiers pro-rated by days")
+        notes.append(f"{(end - start).days} of {(cycle[1] - cycle[0]).days} days: monthly charges, minimum and "
+                     "tiers pro-rated by days" + (", per-kW charges too (transitional bill)" if transitional else ""))
     notes.extend(tariff.provenance(v, start, end))
     return Bill(tariff.id, v.effective_from, tariff.currency, tariff.major_unit, start, end, tuple(m.comps),
                 sum((c.amount for c in m.comps), Decimal(0)), sum(m.by_band.values()), m.by_band, m.demands,
@@ -345,19 +412,33 @@ def price(tariff: Tariff, intervals: Iterable[Interval], start: date, end: date,
 def price_months(tariff: Tariff, intervals: Iterable[Interval], start: date, end: date, *,
                  pf: float | None = None, adjustments: Mapping[str, Mapping[str, Money]] | None = None,
                  demand_history: Mapping[str, float] | None = None) -> list[Bill]:
-    """One Bill per calendar month of [start, end), split again where a new tariff version starts;
-    each month's maximum demand joins the history for the next month's ratchet."""
-    ivs = Zoned.of(intervals, local_span(tariff, start, end)[0].tzinfo)  # zoned once, each month a bisect
+    """One Bill per calendar month of [start, end) under one tariff, split where a new version starts."""
+    return price_timeline(TariffTimeline.single(tariff), intervals, start, end, pf=pf, adjustments=adjustments,
+                          demand_history=demand_history)
+
+
+def price_timeline(timeline: TariffTimeline, intervals: Iterable[Interval], start: date, end: date, *,
+                   pf: float | None = None, adjustments: Mapping[str, Mapping[str, Money]] | None = None,
+                   demand_history: Mapping[str, float] | None = None) -> list[Bill]:
+    """One Bill per billing cycle of [start, end), split where the site's tariff or a tariff's version
+    changes inside a cycle (a transitional bill: monthly and per-kW charges pro-rated by days, each
+    piece's maximum demand measured in that piece); each bill's maximum demand joins the history for
+    the next one's ratchet. `adjustments` for an adjustment a tariff does not have are skipped."""
+    tz = ZoneInfo(timeline.current.timezone)
+    ivs = Zoned.of(intervals, tz)  # zoned once, each piece a bisect
     history, bills = dict(demand_history or {}), []
-    cut = start
-    while cut < end:
-        nxt = (cut.replace(day=1) + timedelta(days=32)).replace(day=1)
-        v_end = tariff.version_end(tariff.version_on(cut))
-        stop = min(end, nxt, v_end or end)
-        bill = price(tariff, ivs, cut, stop, pf=pf, adjustments=adjustments, demand_history=history)
+    for a, b, cycle, transitional in timeline.pieces(start, end):
+        tariff = timeline.tariff_on(a)
+        if ZoneInfo(tariff.timezone) is not tz:
+            ivs = Zoned.of(ivs, ZoneInfo(tariff.timezone))
+            tz = ivs.tz  # type: ignore[assignment]
+        names = {x.name for w in tariff.versions for x in w.adjustments}
+        given = {k: x for k, x in (adjustments or {}).items() if k in names} if len(timeline.periods) > 1 \
+            else adjustments
+        bill = price(tariff, ivs, a, b, pf=pf, adjustments=given, demand_history=history, cycle=cycle,
+                     transitional=transitional)
         measured = [d.kw for d in bill.demands.values() if d]
         if measured:
             history[bill.month] = max(history.get(bill.month, 0.0), measured[0])
         bills.append(bill)
-        cut = stop
     return bills

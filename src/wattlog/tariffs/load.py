@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TariffError
+from .adjust import apply_series, load_series
 from .model import Tariff
 from .parse import builtin_dir, parse_tariff
 
@@ -23,9 +24,10 @@ def _read(path: Path) -> dict[str, Any]:
                           fix="give a path to a tariff .toml file or a shipped tariff name") from exc
 
 
-def load_tariff_file(path: Path | str) -> Tariff:
+def load_tariff_file(path: Path | str, extra_dirs: list[Path] | tuple[Path, ...] = ()) -> Tariff:
+    """One tariff file, with the adjustment files' monthly values (shipped, then each folder's adjustments/)."""
     path = Path(path)
-    return parse_tariff(_read(path), str(path), _read)
+    return apply_series(parse_tariff(_read(path), str(path), _read), load_series(extra_dirs))
 
 
 def list_tariffs(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> list[Tariff]:
@@ -35,7 +37,7 @@ def list_tariffs(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> list[Tariff]
         if not folder.is_dir():
             raise TariffError("folder not found", file=str(folder), fix="create it or correct the path")
         for path in sorted(folder.glob("*.toml")):
-            t = load_tariff_file(path)
+            t = load_tariff_file(path, extra_dirs)
             found[t.id] = t
     return [found[k] for k in sorted(found)]
 
@@ -44,7 +46,7 @@ def load_tariff(name_or_path: str | Path, extra_dirs: list[Path] | tuple[Path, .
     """A tariff by name (shipped, e.g. my-tnb-mv-tou-2025) or by a path to a .toml file."""
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or text.endswith(".toml") or "/" in text or "\\" in text:
-        return load_tariff_file(Path(text))
+        return load_tariff_file(Path(text), extra_dirs)
     tariffs = {t.id: t for t in list_tariffs(extra_dirs)}
     if text not in tariffs:
         close = difflib.get_close_matches(text, tariffs, n=1)

@@ -72,16 +72,22 @@ class Adjustment:
     series: dict[str, Decimal]  # "YYYY-MM" → rate
     missing: str  # "zero" or "error" for a month not in the series
     meta: Meta
-    cap: Decimal | None = None
+    usual: Decimal | None = None  # beyond ±usual a value is flagged on the bill (never refused: AFA was -8.91)
     bands: tuple[str, ...] = ()
+    sources: dict[str, Meta] = field(default_factory=dict)  # month → where that value comes from (adjust.py)
 
 
 @dataclass(frozen=True)
 class Minimum:
-    amount: Decimal  # major units per month
+    """A floor on the bill's components in applies_to: a fixed amount a month, or (MEA) a percentage of
+    the highest demand charge of the preceding `months` months - a floor on the bill, not a billed-kW ratchet."""
+
+    amount: Decimal  # major units per month (0 with percent)
     unit: str
     applies_to: tuple[str, ...]
     meta: Meta
+    percent: Decimal | None = None  # of the highest demand charge of the preceding months
+    months: int = 12
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,13 @@ if TYPE_CHECKING:
     from .parse import Checker
 
 META = {"source", "confidence", "placeholder", "note"}
-VERSION = META | {"effective_from", "effective_to", "default_band", "bands", "rounding", "charges",
+VERSION = META | {"effective_from", "effective_to", "default_band", "bands", "demand_hours", "rounding", "charges",
                   "adjustments", "minimum", "power_factor", "levies", "taxes"}
 CHARGE = META | {"name", "kind", "unit", "rate", "rates", "tiers", "bands", "window", "alignment",
                  "record_in", "ratchet_percent", "ratchet_months"}
 DEMAND_ONLY = ("window", "record_in", "ratchet_percent", "ratchet_months", "alignment")
-ADJUSTMENT = META | {"name", "label", "unit", "series", "cap", "missing", "bands"}
-MINIMUM = META | {"amount", "unit", "applies_to"}
+ADJUSTMENT = META | {"name", "label", "unit", "series", "usual", "cap", "missing", "bands"}
+MINIMUM = META | {"amount", "unit", "applies_to", "percent_of_demand_charge", "months"}
 PF = META | {"method", "threshold", "step", "percent_per_step", "lower_threshold", "lower_percent_per_step",
              "applies_to", "kvar_ratio", "rate", "unit", "window", "record_in"}
 PERCENT = META | {"name", "label", "percent", "applies_to"}
@@ -163,22 +163,22 @@ def adjustment(p: Checker, a: dict[str, Any], key: str, band_names: tuple[str, .
     p.keys(a, ADJUSTMENT, key)
     name = p.text(a, "name", key)
     unit, _, factor = p.unit(a.get("unit"), key + "unit", ("kWh",))
-    cap = p.number(a["cap"], key + "cap", "cap = 3.0") if "cap" in a else None
+    # No hard cap: AFA was -8.91 sen in Nov 2025 (±3 sen is what the regulator may set alone). "cap" is
+    # read as the old name of "usual": beyond it a value is flagged on the bill.
+    limit = "usual" if "usual" in a else "cap"
+    usual = p.number(a[limit], key + limit, "usual = 3.0") if limit in a else None
     series: dict[str, Decimal] = {}
     table = p.table(a.get("series", {}), key + "series", '[versions.adjustments.series] "2025-08" = -1.45')
     for month, v in table.items():
         if not MONTH.match(month):
             raise p.fail(f"{key}series.{month}", "not a month", 'write "YYYY-MM" = rate, e.g. "2025-08" = -1.45')
         series[month] = p.number(v, f"{key}series.{month}", f'"{month}" = -1.45')
-        if cap is not None and abs(series[month]) > cap:
-            raise p.fail(f"{key}series.{month}", f"{series[month]} is beyond the cap ±{cap}",
-                         "check the value or the cap")
     missing = a.get("missing", "zero")
     if missing not in ("zero", "error"):
         raise p.fail(key + "missing", f"invalid {missing!r}", 'use "zero" (priced at 0, with a note) or "error"')
     chosen = p.names(a["bands"], key + "bands", band_names, "a band") if "bands" in a else ()
     return Adjustment(name=name, label=str(a.get("label", name)), unit=unit, factor=factor, series=series,
-                      missing=missing, meta=p.meta(a, key, meta), cap=cap, bands=chosen)
+                      missing=missing, meta=p.meta(a, key, meta), usual=usual, bands=chosen)
 
 
 def power_factor(p: Checker, f: dict[str, Any], key: str, band_names: tuple[str, ...], meta: Meta,
@@ -247,17 +247,34 @@ def version(p: Checker, v: dict[str, Any], i: int, meta: Meta) -> Version:
         entries = p.tables(v.get(k) if required else v.get(k, []), key + k, f"[[versions.{k}]] name = ...")
         return [(f"{key}{k}[{j}].", e) for j, e in enumerate(entries)]
 
-    charges = tuple(charge(p, c, where, names, vmeta) for where, c in each("charges", True))
+    # demand_hours: the bands whose blocks every per-kW charge counts ("all": every hour), one line of
+    # data for a rule that is uncertain (TNB 2025 MV ToU); a charge's own record_in wins.
+    hours = v.get("demand_hours", "all")
+    if hours != "all":
+        hours = list(p.names(hours, key + "demand_hours", names, "a band of this version"))
+    entries = [c if "record_in" in c or hours == "all" or not isinstance(c, dict) or
+               not str(c.get("unit", "")).endswith("/kW") else {**c, "record_in": hours}
+               for c in p.tables(v.get("charges"), key + "charges", "[[versions.charges]] name = ...")]
+    charges = tuple(charge(p, c, f"{key}charges[{j}].", names, vmeta) for j, c in enumerate(entries))
     adjustments = tuple(adjustment(p, a, where, names, vmeta) for where, a in each("adjustments"))
     done = [c.name for c in charges] + [a.name for a in adjustments]
     minimum = None
     if "minimum" in v:
         m = p.table(v["minimum"], key + "minimum", '[versions.minimum] amount = 600, unit = "RM/month"')
         p.keys(m, MINIMUM, key + "minimum.")
-        unit, _, factor = p.unit(m.get("unit"), key + "minimum.unit", ("month",))
-        minimum = Minimum(p.number(m.get("amount"), key + "minimum.amount", "amount = 600") * factor, unit,
-                          p.applies_to(m.get("applies_to"), key + "minimum.applies_to", 2, done),
-                          p.meta(m, key + "minimum.", vmeta))
+        applies = p.applies_to(m.get("applies_to"), key + "minimum.applies_to", 2, done)
+        if "percent_of_demand_charge" in m:  # MEA: 70 % of the highest demand charge of the past 12 months
+            if not any(c.basis == "kW" for c in charges):
+                raise p.fail(key + "minimum.percent_of_demand_charge", "this version has no per-kW charge",
+                             "add a demand charge, or give amount = ... and unit = ...")
+            minimum = Minimum(Decimal(0), "", applies, p.meta(m, key + "minimum.", vmeta),
+                              p.number(m["percent_of_demand_charge"], key + "minimum.percent_of_demand_charge",
+                                       "percent_of_demand_charge = 70"),
+                              p.integer(m, "months", key + "minimum.", 12, tuple(range(1, 37))))
+        else:
+            unit, _, factor = p.unit(m.get("unit"), key + "minimum.unit", ("month",))
+            minimum = Minimum(p.number(m.get("amount"), key + "minimum.amount", "amount = 600") * factor, unit,
+                              applies, p.meta(m, key + "minimum.", vmeta))
     pf = None
     if "power_factor" in v:
         table = p.table(v["power_factor"], key + "power_factor", "[versions.power_factor]")
