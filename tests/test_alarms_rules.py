@@ -179,4 +179,4 @@ def test_demand_block_average_is_exact_and_becomes_the_target():
     assert [(i, a.state) for i, a in fired] == [(30, "raised"), (180, "resolved"), (210, "raised"), (360, "resolved")]
     # the last 10 s ramp from 60 to 70 kW (trapezoid to the 70 kW reading at 14:30:00)
     assert fired[1][1].details["block_kw"] == pytest.approx(60 + 5 * 10 / 1800, abs=1e-3)
-    assert fired[2][1].details["target_kw"] == pytest.approx(60.0)
+    assert fired[2][1].details["target_kw"] == pytest.approx(fired[1][1].details["block_kw"], abs=1e-3)
