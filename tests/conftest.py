@@ -7,3 +7,4 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from mqtt import *  # noqa: E402,F401,F403
 from pg import *  # noqa: E402,F401,F403
+from alarm_servers import http_recorder, smtp_server  # noqa: E402,F401
