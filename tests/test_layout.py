@@ -34,7 +34,7 @@ def test_every_module_says_what_it_is():
 # above. docs/architecture.md says what each one is for.
 LAYERS = [
     "quantities", "errors", "validate", "address", "meters", "reading", "live", "transport", "polling", "sim",
-    "store", "analytics", "tariffs", "reports", "documents", "sinks", "config", "site", "service", "web", "plc",
+    "store", "analytics", "tariffs", "reports", "documents", "sinks", "alarms", "config", "site", "service", "web", "plc",
     "cli",
 ]
 BANNED_NAMES = {"common", "misc", "utils", "util", "more", "parts", "helpers", "stuff"}

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .address import MeterAddress, parse_address
+from .alarms.settings import AlarmSettings, parse_alarms  # issue 13
 from .analytics.settings import ReportSettings
 from .errors import ConfigError, ConfigProblems
 from .meters.definition import MeterModel, load_models
@@ -66,6 +67,7 @@ class Config:
     tariff: Tariff | None = None  # the site's tariff, loaded from [tariff] name (a shipped name or a file)
     what_if: Tariff | None = None
     tariff_dirs: list[Path] = field(default_factory=list)
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)  # [alarms] rules and channels (issue 13)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -92,7 +94,7 @@ class Config:
         return self.buses.get(bus, BusConfig())
 
 TOP = {"site", "intervals", "meter_definitions", "buses", "meters", "spool", "log", "reports",
-       "tariff"} | {s.key for s in SECTIONS}
+       "tariff", "alarms"} | {s.key for s in SECTIONS}
 
 
 def _meters(c: Checker, data: dict[str, Any], models: dict[str, MeterModel]) -> list[MeterConfig]:
@@ -217,6 +219,10 @@ def parse_config(data: dict[str, Any], path: str, base: Config | None = None) ->
     if cfg.log_level not in ("debug", "info", "warning", "error"):
         c.fail("log.level", f"unknown level {cfg.log_level!r}", "use debug, info, warning or error")
     _reports(c, data, cfg)
+    # --- alarms (issue 13): after [reports] and [tariff], whose bands and rates are its defaults
+    cfg.alarms = parse_alarms(c, data.get("alarms"), {m.name: m.location for m in cfg.meters},
+                              cfg.report_settings, cfg.tariff, cfg.site)
+    # --- end alarms
     c.done()
     return cfg
 

@@ -14,8 +14,9 @@
     │   └── ReadFailed       a one-shot read got nothing from the meter (with a hint)
     ├── StoreError           the database refused something: schema, permission, data
     │   └── StoreUnavailable the database cannot be reached now; the same write can be retried
-    └── ReportError          a report cannot be made as asked; the fix says what to do instead
-        └── NoData           no rollups in the requested range
+    ├── ReportError          a report cannot be made as asked; the fix says what to do instead
+    │   └── NoData           no rollups in the requested range
+    └── SendError            an alarm channel refused or could not be reached; the outbox retries
 
 The test in tests/test_layout.py keeps this drawing and the classes below equal.
 """
@@ -141,3 +142,7 @@ class ReportError(WattlogError):
 
 class NoData(ReportError):
     """No rollups in the requested range."""
+
+
+class SendError(WattlogError):
+    """An alarm channel (e-mail, Telegram, LINE, webhook, MQTT) refused or could not be reached."""

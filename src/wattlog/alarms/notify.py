@@ -6,22 +6,15 @@ base URLs are settings, so tests point them at local servers.
 from __future__ import annotations
 
 import json
-import smtplib
-import ssl
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import time
-from email.message import EmailMessage
 from typing import Any
+
+from ..errors import SendError
 
 TYPES = ("smtp", "telegram", "line", "webhook", "mqtt")
 TIMEOUT = 15.0
-
-
-class SendError(Exception):
-    """A channel refused or could not be reached; the outbox retries."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +32,8 @@ class Channel:
 
 def send(channel: Channel, message: dict[str, Any]) -> None:
     """Deliver one message: {"title", "text", "state", "event": {...}, "id"}."""
+    import smtplib  # here, not at import: the config loads this module and `wattlog --help` stays quick
+
     try:
         SENDERS[channel.type](channel, message)
     except SendError:
@@ -48,6 +43,10 @@ def send(channel: Channel, message: dict[str, Any]) -> None:
 
 
 def _smtp(ch: Channel, message: dict[str, Any]) -> None:
+    import smtplib
+    import ssl
+    from email.message import EmailMessage
+
     o = ch.options
     mail = EmailMessage()
     mail["Subject"] = message["title"]
@@ -66,6 +65,9 @@ def _smtp(ch: Channel, message: dict[str, Any]) -> None:
 
 
 def _post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    import urllib.error
+    import urllib.request
+
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
     req = urllib.request.Request(url, data=data, method="POST",
                                  headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
