@@ -170,7 +170,7 @@ def test_demand_forecast_fires_at_the_minute(name, steps, when):
 def test_demand_block_average_is_exact_and_becomes_the_target():
     """No target_kw: this month's peak (from the store, then raised by each block seen live)."""
     rule = Rule("md", "demand", ("a",), "site", params={"window": 30})
-    e = Engine([rule], {"a": "a"}, TZ, month_peak=lambda month: 50.0 if month == date(2026, 12, 1) else None)
+    e = Engine([rule], {"a": "a"}, TZ, month_peak=lambda month, rule: 50.0 if month == date(2026, 12, 1) else None)
     fired = []
     for i in range(0, 361):  # two blocks: 60 kW then 70 kW
         t = T0 + timedelta(seconds=10 * i)

@@ -129,7 +129,7 @@ class Engine:
 
     def __init__(self, rules: list[Rule], locations: dict[str, str], tz: ZoneInfo,
                  settings: ReportSettings | None = None, gap_seconds: float = 60.0,
-                 month_peak: Callable[[date], float | None] | None = None) -> None:
+                 month_peak: Callable[[date, Rule], float | None] | None = None) -> None:
         self.rules, self.tz = rules, tz
         settings = settings or ReportSettings(timezone=str(tz))
         self.by_meter: dict[str, list] = {}
@@ -143,7 +143,8 @@ class Engine:
                     if rule.kind == "offline":
                         self.ticking.append(w)
                 continue
-            w = DemandWatch(rule, tz, locations, gap_seconds, month_peak) if rule.kind == "demand" \
+            peak = (lambda month, r=rule: month_peak(month, r)) if month_peak else None
+            w = DemandWatch(rule, tz, locations, gap_seconds, peak) if rule.kind == "demand" \
                 else SumWatch(rule, tz, settings, gap_seconds)
             for m in rule.meters:
                 self.by_meter.setdefault(m, []).append(w)
