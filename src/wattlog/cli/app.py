@@ -31,13 +31,14 @@ def main(verbose: int) -> None:
 
 
 def _register() -> None:
+    from .alarms import alarms, events  # issue 13
     from .data import export, import_csv
     from .devices import read, scan, sim
     from .documents import monthly, workbook
     from .report import report
     from .service import check, demo, init, run
 
-    for command in (read, scan, sim, run, demo, init, check, export, import_csv, report, workbook, monthly):
+    for command in (read, scan, sim, run, demo, init, check, export, import_csv, report, workbook, monthly, events, alarms):
         main.add_command(command)
 
 
