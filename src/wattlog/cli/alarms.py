@@ -74,7 +74,12 @@ def events(db_url, config_path, site, tz, start, end, fmt) -> None:  # type: ign
 
 @click.group(context_settings=CONTEXT)
 def alarms() -> None:
-    """Alarm rules and notification channels ([alarms] in the config)."""
+    """Alarm rules and notification channels ([alarms] in the config).
+
+    \b
+    Example:
+      wattlog alarms test --config wattlog.toml
+    """
 
 
 @alarms.command("test", context_settings=CONTEXT)
