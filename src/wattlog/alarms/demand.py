@@ -36,15 +36,32 @@ class DemandWatch:
         self.latch = Latch(rule, rule.scope, tz)
         self.month_peak = month_peak
         self.start: datetime | None = None  # the running block, UTC
+        self.end: datetime | None = None
+        self.end_s, self.s1, self.s2 = 0.0, 0.0, 0.0
         self.kwh = 0.0
         self.last: dict[str, tuple[datetime, float]] = {}
         self.first: datetime | None = None
         self.peaks: dict[tuple[int, int], float | None] = {}  # month -> highest block average seen or stored
 
-    @property
-    def end(self) -> datetime:
-        assert self.start is not None
-        return self.start + timedelta(minutes=self.window)
+    def _begin(self, start: datetime) -> None:
+        self.start, self.end = start, start + timedelta(minutes=self.window)
+        self.end_s = self.end.timestamp()
+        # drop meters silent since before the block (bounded: once a block); the rest stay in the sums
+        for m, (lt, kw) in list(self.last.items()):
+            if (start - lt).total_seconds() > self.gap:
+                del self.last[m]
+        self.s1 = sum(kw for _, kw in self.last.values())
+        self.s2 = sum(kw * lt.timestamp() for lt, kw in self.last.values())
+
+    def _set_last(self, meter: str, t: datetime, kw: float) -> None:
+        """Keep Σ kW and Σ kW·t of each meter's latest reading current in O(1) (the projection's sums)."""
+        old = self.last.get(meter)
+        if old is not None:
+            self.s1 -= old[1]
+            self.s2 -= old[1] * old[0].timestamp()
+        self.last[meter] = (t, kw)
+        self.s1 += kw
+        self.s2 += kw * t.timestamp()
 
     def block_of(self, t: datetime) -> datetime:
         local = t.astimezone(self.tz)
@@ -84,7 +101,7 @@ class DemandWatch:
                 month = (local.year, local.month)
                 self.peaks[month] = max(avg, self.peaks.get(month) or 0.0)
             self.kwh = 0.0
-            self.start = end if t < end + timedelta(minutes=self.window) else self.block_of(t)
+            self._begin(end if t < end + timedelta(minutes=self.window) else self.block_of(t))
         return out
 
     def _span(self) -> str:
@@ -99,27 +116,28 @@ class DemandWatch:
             return None
         t, kw = r.timestamp, p / 1000
         if self.start is None:
-            self.start, self.first = self.block_of(t), t
+            self._begin(self.block_of(t))
+            self.first = t
         prev = self.last.get(r.meter)
         if prev is not None and t >= self.end and 0 < (t - prev[0]).total_seconds() <= self.gap:
             self.kwh += part(prev[0], prev[1], t, kw, self.start, self.end)  # its share of the ending block
-            self.last[r.meter] = (self.end, prev[1] + (kw - prev[1]) * (self.end - prev[0]) / (t - prev[0]))
+            self._set_last(r.meter, self.end, prev[1] + (kw - prev[1]) * (self.end - prev[0]) / (t - prev[0]))
             prev = self.last[r.meter]
         closed = self._close(t)
+        prev = self.last.get(r.meter)
         if prev is not None and 0 < (t - prev[0]).total_seconds() <= self.gap:
             self.kwh += part(prev[0], prev[1], t, kw, self.start, self.end)
-        self.last[r.meter] = (t, kw)
+        self._set_last(r.meter, t, kw)
         return closed or self._judge(t)
 
     def _judge(self, t: datetime) -> Alarm | None:
         rule, params = self.rule, self.rule.params
         target, source = self.target()
-        live = {m: (lt, kw) for m, (lt, kw) in self.last.items() if (t - lt).total_seconds() <= self.gap}
-        left = (self.end - t).total_seconds()
-        ahead = sum(kw * (self.end - lt).total_seconds() / 3600 for lt, kw in live.values())
-        projection = (self.kwh + ahead) * 60 / self.window
         if target is None:
             return None
+        left = self.end_s - t.timestamp()
+        ahead = (self.end_s * self.s1 - self.s2) / 3600  # Σ each meter's kW × (block end - its last reading)
+        projection = (self.kwh + ahead) * 60 / self.window
         elapsed = (t - self.start).total_seconds()
         firing = (projection > target and elapsed >= params.get("after_min", self.window / 6) * 60
                   and left >= params.get("min_left", 2) * 60)
@@ -128,7 +146,7 @@ class DemandWatch:
             self.latch.active.details["projection_kw"] = round(max(projection, self.latch.active.details.get(
                 "projection_kw", 0)), 3)
         return self.latch.step(t, projection, firing, clearing, lambda a: self._words(a, projection, target, source, t),
-                               lambda: self._details(projection, target, source, t, live))
+                               lambda: self._details(projection, target, source, t, self.last))
 
     def _top(self, live: dict[str, tuple[datetime, float]]) -> list[tuple[str, float]]:
         by_loc: dict[str, float] = {}

@@ -26,6 +26,9 @@ class LevelWatch:
             return None
         value, where = got
         rule = self.rule
+        if self.latch.active is None and not rule.fires(value):  # the usual case: nothing to build
+            self.latch.since = None
+            return None
         limit = " or ".join(f"{w} {fmt(x, rule.unit)}" for w, x in (("above", rule.above), ("below", rule.below))
                             if x is not None)
 

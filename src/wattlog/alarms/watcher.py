@@ -45,7 +45,7 @@ def month_peak_from(store: Store, window: int, meters: tuple[str, ...], month: d
 class AlarmWatcher:
     def __init__(self, cfg: Config, store: Store | None = None) -> None:
         self.cfg, self.store = cfg, store
-        self.queue: asyncio.Queue[Reading] = asyncio.Queue(QUEUE_MAX)
+        self.queue: asyncio.Queue[Reading | None] = asyncio.Queue(QUEUE_MAX)
         self.dropped = 0
         self.peaks: dict[tuple[str, date], float | None] = {}
         self.engine = Engine(cfg.alarms.rules, {m.name: m.location for m in cfg.meters}, cfg.tz,
@@ -81,11 +81,20 @@ class AlarmWatcher:
         deliver = asyncio.create_task(self._deliver(stop), name="alarm delivery")
         next_tick = 0.0
         loop = asyncio.get_running_loop()
+
+        async def wake_on_stop() -> None:  # a None in the queue ends the wait at once (no polling wake-ups)
+            await stop.wait()
+            try:
+                self.queue.put_nowait(None)
+            except asyncio.QueueFull:
+                pass
+
+        stopper = asyncio.create_task(wake_on_stop())
         try:
             while not (stop.is_set() and self.queue.empty()):
                 try:
-                    reading = await asyncio.wait_for(self.queue.get(), 0.5)  # short: a stop is seen soon
-                    alarms = self.engine.feed(reading)
+                    reading = await asyncio.wait_for(self.queue.get(), TICK)
+                    alarms = self.engine.feed(reading) if reading is not None else []
                 except asyncio.TimeoutError:
                     alarms = []
                 if loop.time() >= next_tick:
@@ -94,6 +103,7 @@ class AlarmWatcher:
                 for a in alarms:
                     await self._handle(a)
         finally:
+            stopper.cancel()
             self.wake.set()
             await asyncio.gather(deliver, return_exceptions=True)
             await asyncio.to_thread(self.outbox.deliver_due)  # one last try; the rest waits in the outbox
