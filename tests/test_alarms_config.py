@@ -115,3 +115,18 @@ def test_every_alarm_error_names_file_key_and_fix(tmp_path, patch, key, words):
     hits = [p for p in found if f": {key}: " in p]
     assert hits, found
     assert str(tmp_path / "wattlog.toml") in hits[0] and words in hits[0] and "(fix: " in hits[0]
+
+
+def test_the_readme_example_is_a_valid_config(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Alarms"):]
+    example = section[section.index("```toml") + 7:section.index("```", section.index("```toml") + 7)]
+    for var in ("WATTLOG_TELEGRAM_TOKEN", "WATTLOG_SMTP_PASSWORD", "WATTLOG_HOOK_TOKEN"):
+        monkeypatch.setenv(var, "x")
+    (tmp_path / "line.secret").write_text("tok")
+    example = example.replace("/etc/wattlog/line.secret", str(tmp_path / "line.secret"))
+    cfg = load(tmp_path, BASE + example)
+    assert [r.kind for r in cfg.alarms.rules] == ["demand", "overvoltage", "after_hours", "offline"]
+    assert [c.type for c in cfg.alarms.channels] == ["telegram", "smtp", "line", "webhook", "mqtt"]
