@@ -47,3 +47,25 @@ def test_raise_resolve_note_and_list(store):
         assert list_events(other) == []  # one site's events only
     finally:
         other.close()
+
+
+def test_the_monthly_report_lists_the_months_alarm_events(tmp_path):
+    from exports_site import OCT, SITE, make_site
+
+    from wattlog.analytics.settings import ReportSettings
+    from wattlog.documents import html
+    from wattlog.documents.monthly import gather
+    from wattlog.documents.usage_sections import document
+
+    url = make_site(tmp_path / "w.db")
+    with Store(url, site=SITE, tz="Asia/Kuala_Lumpur") as s:
+        start = datetime.combine(OCT, datetime.min.time(), timezone.utc) + timedelta(hours=3)
+        record(s, Alarm("md/site/1", "md", "demand", "site", "raised", start, 120.0, 131.5, "kW", "Demand forecast …"))
+        note_notified(s, "md/site/1", "ops_telegram", "raised", start)
+        record(s, Alarm("hv/x/2", "hv", "overvoltage", "office", "raised", start - timedelta(days=40), 255.0, 255.0, "V",
+                        "Over-voltage …", start - timedelta(days=39)))  # September: not in October's report
+        data = gather(s, SITE, OCT.replace(day=1), ReportSettings(main_meter="main"))
+    assert [e["rule"] for e in data.events] == ["md"]
+    page = html.render(document(data))
+    section = page[page.index('id="alarms"'):]
+    assert "131.5 kW" in section and "ops_telegram" in section and "still active" in section
