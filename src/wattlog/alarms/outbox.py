@@ -96,6 +96,12 @@ class Outbox:
                                    "WHERE sent IS NULL ORDER BY id").fetchall()
         return [dict(zip(("id", "channel", "key", "state", "attempts", "next_try", "error"), r)) for r in rows]
 
+    def next_due(self) -> float | None:
+        """When the earliest undelivered message is due (epoch seconds), or None when all are sent."""
+        with self.lock:
+            row = self.db.execute("SELECT MIN(next_try) FROM outbox WHERE sent IS NULL").fetchone()
+        return row[0] if row else None
+
     def deliver_due(self, now: float | None = None) -> list[tuple[str, str, bool]]:
         """Try every message that is due, in order per channel; (channel, event key, delivered) for each try."""
         now = clock.time() if now is None else now
