@@ -180,3 +180,20 @@ def test_demand_block_average_is_exact_and_becomes_the_target():
     # the last 10 s ramp from 60 to 70 kW (trapezoid to the 70 kW reading at 14:30:00)
     assert fired[1][1].details["block_kw"] == pytest.approx(60 + 5 * 10 / 1800, abs=1e-3)
     assert fired[2][1].details["target_kw"] == pytest.approx(fired[1][1].details["block_kw"], abs=1e-3)
+
+
+def test_demand_is_quiet_in_blocks_the_tariff_does_not_count():
+    """MEA counts demand on-peak only (09:00-22:00 Mon-Fri): the 08:30 block is quiet, the 09:00 one is not."""
+    from wattlog.tariffs.load import load_tariff
+
+    tariff = load_tariff("th-mea-tou-2025")
+    bkk = ZoneInfo("Asia/Bangkok")
+    rule = Rule("md", "demand", ("a",), "site", min_duration=0,
+                params={"window": 15, "target_kw": 100.0, "record_in": ("on_peak",), "tariff": tariff})
+    e = Engine([rule], {"a": "a"}, bkk)
+    start = datetime(2026, 12, 2, 8, 30, tzinfo=bkk).astimezone(timezone.utc)  # a Wednesday
+    fired = []
+    for i in range(0, 211):  # 08:30 to 09:05, 150 kW throughout
+        t = start + timedelta(seconds=10 * i)
+        fired += [(i, a.state) for a in e.feed(reading("a", t, total_real_power=150_000))]
+    assert fired == [(180 + 15, "raised")]  # 09:02:30: a sixth of the block into the first on-peak block

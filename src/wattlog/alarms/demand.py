@@ -38,6 +38,7 @@ class DemandWatch:
         self.start: datetime | None = None  # the running block, UTC
         self.end: datetime | None = None
         self.end_s, self.s1, self.s2 = 0.0, 0.0, 0.0
+        self.counts = True  # the running block can set the month's demand (tariff record_in bands)
         self.kwh = 0.0
         self.last: dict[str, tuple[datetime, float]] = {}
         self.first: datetime | None = None
@@ -46,12 +47,25 @@ class DemandWatch:
     def _begin(self, start: datetime) -> None:
         self.start, self.end = start, start + timedelta(minutes=self.window)
         self.end_s = self.end.timestamp()
+        self.counts = self._counts(start)
         # drop meters silent since before the block (bounded: once a block); the rest stay in the sums
         for m, (lt, kw) in list(self.last.items()):
             if (start - lt).total_seconds() > self.gap:
                 del self.last[m]
         self.s1 = sum(kw for _, kw in self.last.values())
         self.s2 = sum(kw * lt.timestamp() for lt, kw in self.last.values())
+
+    def _counts(self, start: datetime) -> bool:
+        """Whether this block can set the demand: the tariff's record_in bands (once per block)."""
+        bands, tariff = self.rule.params.get("record_in"), self.rule.params.get("tariff")
+        if not bands or tariff is None:
+            return True
+        local = start.astimezone(self.tz)
+        try:
+            version = tariff.version_on(local.date())
+        except Exception:  # noqa: BLE001 — no version in force: treat every block as counting
+            return True
+        return version.band_at(tariff.day_type(local.date()), local) in bands
 
     def _set_last(self, meter: str, t: datetime, kw: float) -> None:
         """Keep Σ kW and Σ kW·t of each meter's latest reading current in O(1) (the projection's sums)."""
@@ -96,7 +110,7 @@ class DemandWatch:
                     f"Resolved: the {label} demand block at {self.rule.scope} ended at {fmt(avg, 'kW')} "
                     f"(target {fmt(target or 0, 'kW')})."))
                 out.details["block_kw"] = round(avg, 3)
-            if self.first is not None and self.first <= self.start + timedelta(seconds=self.gap):
+            if self.counts and self.first is not None and self.first <= self.start + timedelta(seconds=self.gap):
                 local = self.start.astimezone(self.tz)
                 month = (local.year, local.month)
                 self.peaks[month] = max(avg, self.peaks.get(month) or 0.0)
@@ -133,7 +147,7 @@ class DemandWatch:
     def _judge(self, t: datetime) -> Alarm | None:
         rule, params = self.rule, self.rule.params
         target, source = self.target()
-        if target is None:
+        if target is None or not self.counts:
             return None
         left = self.end_s - t.timestamp()
         ahead = (self.end_s * self.s1 - self.s2) / 3600  # Σ each meter's kW × (block end - its last reading)

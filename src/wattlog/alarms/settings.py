@@ -38,18 +38,20 @@ class AlarmSettings:
     channels: list[Channel] = field(default_factory=list)
 
 
-def tariff_demand(tariff: Tariff | None, day: date) -> tuple[int | None, float, str]:
-    """(window minutes, per-kW rate in major units, currency) of the tariff in force on `day`."""
+def tariff_demand(tariff: Tariff | None, day: date) -> tuple[int | None, float, str, tuple[str, ...]]:
+    """(window minutes, per-kW rate in major units, currency, bands whose blocks count (() = all)) of
+    the tariff in force on `day`."""
     if tariff is None:
-        return None, 0.0, ""
+        return None, 0.0, "", ()
     try:
         version = tariff.version_on(day)
     except Exception:  # noqa: BLE001 — no version today: no cost figure, the rule still works
-        return None, 0.0, tariff.major_unit
+        return None, 0.0, tariff.major_unit, ()
     per_kw = [ch for ch in version.charges if ch.basis == "kW"]
     rate = sum(((ch.rate if ch.rate is not None else max(ch.rates.values(), default=Decimal(0))) * ch.factor)
                for ch in per_kw)
-    return (per_kw[0].window if per_kw else None), float(rate), tariff.major_unit
+    record_in = tuple(sorted({b for ch in per_kw for b in ch.record_in}))
+    return (per_kw[0].window if per_kw else None), float(rate), tariff.major_unit, record_in
 
 
 def _token(c: Checker, t: dict[str, Any], where: str, required: bool) -> str:
@@ -214,7 +216,9 @@ def _rule(c: Checker, i: int, t: Any, meters: dict[str, str], s: ReportSettings,
             return None
         above = c.number(t, "budget_kwh", where, 1, 0.001, 1e9)
     elif kind == "demand":
-        window, rate, currency = tariff_demand(tariff, today)
+        window, rate, currency, record_in = tariff_demand(tariff, today)
+        if record_in:  # demand counted only in these bands (MEA on-peak, TNB C2 peak): other blocks are quiet
+            params.update(record_in=record_in, tariff=tariff)
         params.update(window=window or s.demand_window, rate=rate, currency=currency,
                       min_left=c.number(t, "min_left", where, 2, 0, 60),
                       hysteresis_pct=c.number(t, "hysteresis_pct", where, 2, 0, 50))
