@@ -89,6 +89,13 @@ def test_rules_and_channels_with_their_defaults(tmp_path, monkeypatch):
 def test_mea_tariff_gives_15_minute_blocks(tmp_path):
     cfg = load(tmp_path, BASE + '[tariff]\nname = "th-mea-tou-2025"\n[[alarms.rules]]\nkind = "demand"\ntarget_kw = 80\n')
     assert cfg.alarms.rules[0].params["window"] == 15 and cfg.alarms.rules[0].params["target_kw"] == 80
+    assert cfg.alarms.rules[0].params["record_in"] == ("on_peak",)  # MEA charges on-peak demand only
+
+
+def test_without_a_tariff_the_reports_demand_window_applies(tmp_path):
+    cfg = load(tmp_path, BASE + '[reports]\ndemand_window = 15\n[[alarms.rules]]\nkind = "demand"\n')
+    md = cfg.alarms.rules[0]
+    assert md.params["window"] == 15 and md.params["rate"] == 0 and "record_in" not in md.params
 
 
 @pytest.mark.parametrize("patch,key,words", [
