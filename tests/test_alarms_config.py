@@ -137,3 +137,17 @@ def test_the_readme_example_is_a_valid_config(tmp_path, monkeypatch):
     cfg = load(tmp_path, BASE + example)
     assert [r.kind for r in cfg.alarms.rules] == ["demand", "overvoltage", "after_hours", "offline"]
     assert [c.type for c in cfg.alarms.channels] == ["telegram", "smtp", "line", "webhook", "mqtt"]
+
+
+def test_check_names_the_rules_and_channels(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("WATTLOG_TEST_BOT", "123:ABC")
+    (tmp_path / "smtp.secret").write_text("pw\n")
+    p = tmp_path / "wattlog.toml"
+    p.write_text(BASE + ALARMS)
+    out = subprocess.run([sys.executable, "-m", "wattlog.cli", "check", "--config", str(p)], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "alarms: 4 rule(s); channels: ops (telegram), mail (smtp)" in out.stdout
