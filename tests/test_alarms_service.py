@@ -92,3 +92,20 @@ url = "{http_recorder_down}/down"
     assert "good: sent" in r.output and "bad: FAILED" in r.output
     [(_, path, _, body)] = http_recorder.requests
     assert path == "/ok" and "test message" in body["text"] and body["state"] == "test"
+
+
+def test_a_failing_rule_does_not_stop_the_alarms_or_the_service(simulator, tmp_path, http_recorder, monkeypatch):
+    from wattlog.alarms import engine
+
+    cfg = alarm_config(simulator, tmp_path, http_recorder.url)
+    calls = []
+
+    def broken(self, r):  # noqa: ANN001
+        calls.append(r)
+        raise ZeroDivisionError("planted")
+
+    monkeypatch.setattr(engine.LevelWatch, "feed", broken)
+    svc = Service(cfg)
+    run_for(svc, 2.0)
+    assert len(calls) >= 3 and svc.alarms.errors == len(calls)  # every reading still reached the engine
+    assert svc.spooled >= 3

@@ -48,6 +48,7 @@ class AlarmWatcher:
         self.cfg, self.store = cfg, store
         self.queue: asyncio.Queue[Reading | None] = asyncio.Queue(QUEUE_MAX)
         self.dropped = 0
+        self.errors = 0
         self.peaks: dict[tuple[str, date], float | None] = {}
         self.engine = Engine(cfg.alarms.rules, {m.name: m.location for m in cfg.meters}, cfg.tz,
                              cfg.report_settings, cfg.gap_seconds, self._month_peak)
@@ -95,12 +96,18 @@ class AlarmWatcher:
             while not (stop.is_set() and self.queue.empty()):
                 try:
                     reading = await asyncio.wait_for(self.queue.get(), TICK)
-                    alarms = self.engine.feed(reading) if reading is not None else []
                 except asyncio.TimeoutError:
-                    alarms = []
-                if loop.time() >= next_tick:
-                    alarms += self.engine.tick(datetime.now(timezone.utc))
-                    next_tick = loop.time() + TICK
+                    reading = None
+                try:  # a bug in a rule must not end the alarms (nor, ever, the service)
+                    alarms = self.engine.feed(reading) if reading is not None else []
+                    if loop.time() >= next_tick:
+                        alarms += self.engine.tick(datetime.now(timezone.utc))
+                        next_tick = loop.time() + TICK
+                except Exception:  # noqa: BLE001
+                    self.errors += 1
+                    if self.errors == 1 or self.errors % 1000 == 0:
+                        log.exception("alarm evaluation failed (%d times so far); continuing", self.errors)
+                    continue
                 for a in alarms:
                     await self._handle(a)
         finally:
