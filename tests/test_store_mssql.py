@@ -31,8 +31,10 @@ def sql(element: ClauseElement) -> str:
 def test_every_table_compiles_with_datetime2_and_its_primary_key():
     ddl = {t.name: str(CreateTable(t).compile(dialect=MSSQL)) for t in metadata.sorted_tables}
     assert set(ddl) == {"meters", "readings", "rollup_15m", "rollup_1h", "rollup_1d", "rollup_1mo", "rollup_pending",
-                         "sites"}
+                         "sites", "alarm_events"}
     assert "created DATETIME2(6) NOT NULL" in ddl["sites"] and "PRIMARY KEY (name)" in ddl["sites"]
+    assert "started DATETIME2(6) NOT NULL" in ddl["alarm_events"] and "message NVARCHAR(max) NOT NULL" in ddl["alarm_events"]
+    assert "CONSTRAINT uq_alarm_events_site_key UNIQUE (site, event_key)" in ddl["alarm_events"]
     assert "id INTEGER NOT NULL IDENTITY" in ddl["meters"]
     assert "CONSTRAINT uq_meters_site_name UNIQUE (site, name)" in ddl["meters"]
     assert "tags NVARCHAR(max) NULL" in ddl["meters"]
@@ -68,8 +70,9 @@ def test_the_alembic_migration_script_for_sql_server():
     assert script.index("-- Running upgrade 0001 -> 0002") < script.index("CREATE TABLE rollup_1mo (")
     assert script.index("-- Running upgrade 0002 -> 0003") < script.index("CREATE TABLE rollup_pending (")
     assert "id INTEGER NOT NULL IDENTITY" in script.split("CREATE TABLE rollup_pending (")[1].split(";")[0]
-    # pruned_before, ts, 4 x (start, 2 counter ts), pending lo and hi, sites' created
-    assert script.count("DATETIME2(6)") == 1 + 1 + 4 * 3 + 2 + 1
+    assert script.index("-- Running upgrade 0004 -> 0005") < script.index("CREATE TABLE alarm_events (")
+    # pruned_before, ts, 4 x (start, 2 counter ts), pending lo and hi, sites' created, alarm events started and ended
+    assert script.count("DATETIME2(6)") == 1 + 1 + 4 * 3 + 2 + 1 + 2
 
 
 def test_key_statements_compile_for_sql_server():

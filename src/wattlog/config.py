@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .address import MeterAddress, parse_address
+from .alarms.settings import AlarmSettings, parse_alarms  # issue 13
 from .analytics.settings import ReportSettings
 from .errors import ConfigError, ConfigProblems
 from .meters.definition import MeterModel, load_models
@@ -71,6 +72,7 @@ class Config:
     what_if: Tariff | None = None
     tariff_dirs: list[Path] = field(default_factory=list)
     web: WebOptions | None = None  # from [web]: the dashboard's address and login
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)  # [alarms] rules and channels (issue 13)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -97,7 +99,7 @@ class Config:
         return self.buses.get(bus, BusConfig())
 
 TOP = {"site", "intervals", "meter_definitions", "buses", "meters", "spool", "log", "reports",
-       "tariff", "web"} | {s.key for s in SECTIONS}
+       "tariff", "web", "alarms"} | {s.key for s in SECTIONS}
 
 
 def _meters(c: Checker, data: dict[str, Any], models: dict[str, MeterModel]) -> list[MeterConfig]:
@@ -225,6 +227,10 @@ def parse_config(data: dict[str, Any], path: str, base: Config | None = None) ->
     cfg.web, problems = parse_web(c.section(data, "web"), c.resolve)  # the dashboard's own rules
     for key, problem, fix in problems:
         c.fail(key, problem, fix)
+    # --- alarms (issue 13): after [reports] and [tariff], whose bands and rates are its defaults
+    cfg.alarms = parse_alarms(c, data.get("alarms"), {m.name: m.location for m in cfg.meters},
+                              cfg.report_settings, cfg.tariff, cfg.site)
+    # --- end alarms
     c.done()
     return cfg
 

@@ -16,8 +16,9 @@
     │   └── StoreUnavailable the database cannot be reached now; the same write can be retried
     ├── WebError             the dashboard cannot start: address in use, or public without a login
     ├── ImportRefused        a file to import is refused whole (its meter column, an unknown meter)
-    └── ReportError          a report cannot be made as asked; the fix says what to do instead
-        └── NoData           no rollups in the requested range
+    ├── ReportError          a report cannot be made as asked; the fix says what to do instead
+    │   └── NoData           no rollups in the requested range
+    └── SendError            an alarm channel refused or could not be reached; the outbox retries
 
 The test in tests/test_layout.py keeps this drawing and the classes below equal.
 """
@@ -151,3 +152,7 @@ class NoData(ReportError):
 
 class WebError(WattlogError):
     """The dashboard cannot start (address in use, or a non-loopback address without a login)."""
+
+
+class SendError(WattlogError):
+    """An alarm channel (e-mail, Telegram, LINE, webhook, MQTT) refused or could not be reached."""

@@ -31,6 +31,7 @@ def main(verbose: int) -> None:
 
 
 def _register() -> None:
+    from .alarms import alarms, events
     from .bill import bill
     from .data import export, import_csv, rollups
     from .devices import read, scan, sim
@@ -42,7 +43,7 @@ def _register() -> None:
     from .web import web, web_password
 
     for command in (read, scan, sim, run, demo, init, check, export, import_csv, rollups, report, workbook, monthly,
-                    tariffs, bill, plc, web, web_password):
+                    tariffs, bill, events, alarms, plc, web, web_password):
         main.add_command(command)
 
 

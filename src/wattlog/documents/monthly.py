@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..analytics.calendar import next_month
 from ..analytics.frame import load, no_gc
 from ..analytics.settings import ReportSettings
-from ..errors import NoData, ReportError
+from ..errors import NoData, ReportError, StoreError
 from ..reports.afterhours import AfterHoursReport, afterhours_of
 from ..reports.cost import CostReport, cost_report
 from ..reports.demand import DemandReport, MonthDemand, demand_of
@@ -42,6 +42,7 @@ class MonthData:
     quality: QualityReport
     cost: CostReport | None
     cost_problem: str  # why there is no cost section (no tariff, or the tariff could not price the month)
+    events: list[dict[str, Any]] = field(default_factory=list)  # alarm events in the month (issue 13)
 
     @property
     def month(self) -> str:
@@ -108,6 +109,7 @@ def gather(store: Store, site: str, first: date, settings: ReportSettings,
             cost = cost_report(store, first, end, settings, tariff=tariff, what_if=what_if)
         except ReportError as exc:  # e.g. an adjustment series that refuses a missing month
             problem = f"the bill could not be estimated: {exc}"
+    parts["events"] = _events(store, lo, hi)  # issue 13
     return MonthData(site, first, end, settings, now or datetime.now(tz),
                      max(min(a for a, _ in inside), min(r["start"] for r in days)),
                      min(max(b for _, b in inside), max(r["end"] for r in days)),
@@ -118,3 +120,13 @@ def _months(months: list[str]) -> str:
     if len(months) <= 4:
         return ", ".join(months)
     return f"{len(months)} months, {months[0]} to {months[-1]}"
+
+
+def _events(store: Store, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
+    """The month's alarm events (issue 13); none when the database has no events table yet."""
+    from ..store.events import events
+
+    try:
+        return events(store, lo, hi)
+    except StoreError:
+        return []

@@ -23,7 +23,8 @@ def document(d: MonthData) -> Document:
             ("Generated", stamp(d.generated)), ("Tariff", tariff),
             ("Main meter", d.settings.main_meter or "none (the site is the sum of all meters)")]
     sections = [summary(d), ranking_section(d), heatmap_section(d), profile_section(d), demand_section(d),
-                afterhours_section(d), quality_section(d), cost_section(d), notes_section(d)]
+                afterhours_section(d), quality_section(d), *([events_section(d)] if d.events else []),  # issue 13
+                cost_section(d), notes_section(d)]
     return Document(f"Electricity report: {d.site}", month_name(d.first), meta, sections)
 
 
@@ -167,3 +168,15 @@ def demand_section(d: MonthData) -> Section:
     s.add(Grid(["#", "kW", "Block", "Complete"], top, [True, True, False, False], caption="The highest blocks."))
     return s
 
+
+def events_section(d: MonthData) -> Section:
+    """The month's alarm events (issue 13): what was raised, how long it lasted, its worst value, who was told."""
+    s = Section("alarms", "Alarms")
+    tz = d.settings.tz
+    rows = [[f"{e['start'].astimezone(tz):%a %d %b %H:%M}",
+             f"{e['end'].astimezone(tz):%d %b %H:%M}" if e["end"] else "still active",
+             e["rule"], e["subject"], DASH if e["peak"] is None else f"{num(e['peak'])} {e['unit']}".strip(),
+             ", ".join(sorted({n["channel"] for n in e["notified"]})) or "none"] for e in d.events]
+    return s.add(Grid(["Start", "End", "Rule", "Where", "Worst", "Notified"], rows,
+                      [False, False, False, False, True, False],
+                      caption=f"{len(rows)} alarm event(s); `wattlog events` lists them with their messages."))

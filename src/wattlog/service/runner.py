@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from ..alarms.watcher import AlarmWatcher  # issue 13
 from ..config import Config
 from ..live import LiveState
 from ..polling.bus import BusPoller, MeterSpec, MeterStatus
@@ -64,12 +65,15 @@ class Service:
         self._bus_seconds: dict[str, float] = {}
         self._summary = summary
         self.stop = asyncio.Event()
+        self.alarms = AlarmWatcher.build(cfg)  # issue 13: None without [[alarms.rules]]
 
     # -- what the pollers emit ----------------------------------------------------------------
 
     def _emit(self, reading: Reading) -> None:
         self.live.update(reading)
         self.taken += 1
+        if self.alarms is not None:  # issue 13: a queue, never a wait on the polling path
+            self.alarms.offer(reading)
         if len(self._buffer) >= MAX_BUFFER:
             self._buffer.pop(0)  # only while the local disk itself fails; counted, logged at the stop
             self.memory_dropped += 1
@@ -187,6 +191,8 @@ class Service:
         helpers = [asyncio.create_task(self._flusher(), name="spool"),
                    asyncio.create_task(self._summaries(), name="summary"),
                    asyncio.create_task(self._maintenance(), name="maintenance")]
+        if self.alarms is not None:  # issue 13
+            helpers.append(asyncio.create_task(self.alarms.run(self.stop), name="alarms"))
         workers = [asyncio.create_task(w.run(self.stop), name=f"sink {w.sink.name}") for w in self.workers]
         try:
             await self.stop.wait()

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Dialect,
     Double,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -170,3 +171,27 @@ sites = Table(
     Column("timezone", Unicode(64), nullable=False),
     Column("created", Timestamp(), nullable=False),  # naive UTC
 )
+
+
+# --- alarm events (revision 0005; issue 13) -------------------------------------------------------
+# One row per alarm event: raised at `started`, `ended` when resolved (NULL while active), the worst
+# value, the plain-words message, details (JSON) and the notifications sent (JSON list).
+alarm_events = Table(
+    "alarm_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site", Unicode(64), nullable=False),
+    Column("event_key", Unicode(200), nullable=False),
+    Column("rule", Unicode(64), nullable=False),
+    Column("kind", Unicode(32), nullable=False),
+    Column("subject", Unicode(200), nullable=False),
+    Column("started", Timestamp(), nullable=False),
+    Column("ended", Timestamp()),
+    Column("peak", Double),
+    Column("unit", Unicode(16), nullable=False),
+    Column("message", JsonText, nullable=False),
+    Column("details", JsonText),
+    Column("notified", JsonText),
+    UniqueConstraint("site", "event_key", name="uq_alarm_events_site_key"),
+    Index("ix_alarm_events_started", "site", "started"),
+)
+# --- end alarm events ---------------------------------------------------------------------------
