@@ -21,6 +21,7 @@ class Subscriber:
     def __init__(self, port: int, topic: str, client_id: str) -> None:
         self.messages: list[tuple[str, dict]] = []
         self.status: list[str] = []
+        self.values: list[tuple[str, str]] = []
         self.ready = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
         c.on_connect = lambda cl, u, f, rc, p=None: (cl.subscribe(topic, qos=1), self.ready.set())
@@ -34,8 +35,10 @@ class Subscriber:
     def _message(self, _c, _u, msg) -> None:
         if msg.topic.endswith("/status"):
             self.status.append(msg.payload.decode())
-        else:
+        elif msg.topic.count("/") == 2:  # PREFIX/SITE/METER: the JSON; deeper levels are plain values
             self.messages.append((msg.topic, json.loads(msg.payload)))
+        else:
+            self.values.append((msg.topic, msg.payload.decode()))
 
     def keys(self) -> set[tuple[str, str]]:
         return {(t.rsplit("/", 1)[1], m["timestamp"]) for t, m in self.messages}

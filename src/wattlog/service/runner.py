@@ -59,6 +59,9 @@ class Service:
         self._bus_seconds: dict[str, float] = {}
         self._summary = summary
         self.stop = asyncio.Event()
+        for s in self.sinks:  # the MQTT sink publishes each meter's health and each location's kWh today
+            if hasattr(s, "watch"):
+                s.watch(lambda: self.statuses, self.kwh_by_location)
 
     # -- what the pollers emit ----------------------------------------------------------------
 
@@ -102,6 +105,14 @@ class Service:
     @property
     def statuses(self) -> dict[str, MeterStatus]:
         return {st.name: st for p in self.pollers for st in p.meters}
+
+    def kwh_by_location(self) -> dict[str, float]:
+        """Today's kWh per location, from the live state (seeded from the store after a restart)."""
+        out: dict[str, float] = {}
+        for m in self.cfg.meters:
+            live = self.live.meters.get(m.name)
+            out[m.location] = out.get(m.location, 0.0) + (live.kwh_today if live else 0.0)
+        return out
 
     def pause(self, paused: bool) -> None:
         self.paused = paused
