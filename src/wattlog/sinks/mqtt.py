@@ -295,6 +295,9 @@ def parse_mqtt(c: Checker, mqtt_table: Any, cfg: Any) -> MqttConfig | None:
         if host:
             c.fail("mqtt.host", "both url and host are set", "keep one of them")
         host, port, tls = _url(c, c.string(t, "url", "mqtt."))
+        if "tls" in t and t["tls"] is not tls:
+            c.fail("mqtt.tls", f"tls = {str(t['tls']).lower()} contradicts the url's scheme",
+                   "remove tls: mqtts:// turns TLS on, mqtt:// leaves it off")
     if not host:
         c.fail("mqtt.host", "missing", 'url = "mqtt://127.0.0.1:1883" (or set enabled = false)')
     tls = _flag(c, t, "tls", tls)
