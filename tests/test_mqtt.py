@@ -96,3 +96,6 @@ def test_broker_outage_loses_nothing(throwaway_broker, tmp_path):
         sub.close()
     assert seen["state"] == "down" and seen["pending"] > 0
     assert len(sub.keys()) == svc.spooled, "every reading reached the broker after it came back"
+    # the plain-number topics too: each reading's timestamp topic, once per reading at least
+    stamps = {(t.split("/")[2], p) for t, p in sub.values if t.endswith("/timestamp")}
+    assert stamps == sub.keys()
