@@ -52,11 +52,12 @@ class Recorder:
         self.client.loop_stop()
 
 
-def _config(base: str, port: int, prefix: str, discovery: str):
+def _config(base: str, port: int, prefix: str, discovery: str, data_dir):
     meters = [{"name": n, "url": f"{base}/{u}?timeout=0.3", "location": LOCATIONS[n]} for u, n in UNITS.items()]
     meters.append({"name": "store", "url": f"{base}/9?timeout=0.2", "location": "Store"})  # no meter answers unit 9
-    return parse_config({"site": {"name": "t"}, "intervals": {"poll": "0.3s", "summary": 0},
+    return parse_config({"site": {"name": "t", "data_dir": str(data_dir)}, "intervals": {"poll": "0.3s", "summary": 0},
                          "meters": meters, "log": {"file": "/dev/null"}, "csv": {"enabled": False},
+                         "tariff": {"name": "my-tnb-lv-general-2025"},
                          "mqtt": {"url": f"mqtt://127.0.0.1:{port}", "topic_prefix": prefix,
                                   "discovery_prefix": discovery, "dashboard_url": "http://pi.local:8080"}}, "")
 
@@ -66,8 +67,8 @@ def test_payloads_follow_the_sensor_schema():
     meter = ha.MeterInfo("office", "rx380", model.name, model.manufacturer, "Office",
                          tuple((r.name, r.unit, r.kind) for r in model.registers))
     configs = ha.meter_configs("wattlog/t", "t", [meter], "http://pi.local:8080")
-    configs |= ha.location_configs("wattlog/t", "t", ["Office"])
-    assert len(configs) == len(model.registers) + 1
+    configs |= ha.location_configs("wattlog/t", "t", ["Office"], currency="MYR")
+    assert len(configs) == len(model.registers) + 2
     for object_id, payload in configs.items():
         assert problems(payload) == [], object_id
     energy = configs["office_total_real_energy"]
@@ -85,7 +86,8 @@ def test_payloads_follow_the_sensor_schema():
         assert problems(broken), broken
 
 
-def test_discovery_on_a_real_broker(mqtt_broker, tmp_path):
+def test_discovery_on_a_real_broker(mqtt_broker, tmp_path, monkeypatch):
+    monkeypatch.setattr("wattlog.service.monthcost.COST_EVERY", 0.5)
     stamp = int(time.time() * 1000) % 10**8
     prefix, discovery = f"wlha{stamp}", f"hatest{stamp}"
     stale = f"{discovery}/sensor/wattlog_t/oldmeter_voltage_l1/config"
@@ -97,8 +99,7 @@ def test_discovery_on_a_real_broker(mqtt_broker, tmp_path):
     pub.loop_stop()
 
     with SimThread(SimOptions(units=dict(UNITS), tcp=[("127.0.0.1", 0)])) as sim:
-        cfg = _config(sim.endpoints[0], mqtt_broker, prefix, discovery)
-        cfg.data_dir = tmp_path / "data"
+        cfg = _config(sim.endpoints[0], mqtt_broker, prefix, discovery, tmp_path / "data")
         rec = Recorder(mqtt_broker, f"{discovery}/#", f"{prefix}/#")
         svc = Service(cfg)
         run_for(svc, 3.5)
@@ -107,7 +108,7 @@ def test_discovery_on_a_real_broker(mqtt_broker, tmp_path):
 
     configs = {t: json.loads(p) for t, (p, _r) in rec.last.items() if t.startswith(discovery) and p}
     model = cfg.meters[0].model
-    assert len(configs) == 4 * len(model.registers) + 3  # 4 meters' quantities + 3 locations' kWh today
+    assert len(configs) == 4 * len(model.registers) + 2 * 3  # 4 meters' quantities + 3 locations' kWh and cost
     for topic, payload in configs.items():
         assert problems(payload) == [], topic
     office = configs[f"{discovery}/sensor/wattlog_t/office_total_real_energy/config"]
@@ -147,6 +148,11 @@ def test_discovery_on_a_real_broker(mqtt_broker, tmp_path):
     # each location's kWh today, summed over its meters
     office_today = json.loads(rec.last[f"{prefix}/t/location/Office/energy_today"][0])
     assert office_today["kwh"] >= 0 and "timestamp" in office_today
+    # and this month's cost, priced by the site's tariff over the database's rollups
+    cost = configs[f"{discovery}/sensor/wattlog_t/location_Office_cost_month/config"]
+    assert (cost["device_class"], cost["unit_of_measurement"], cost["state_class"]) == ("monetary", "MYR", "total")
+    office_cost = json.loads(rec.last[f"{prefix}/t/location/Office/cost_month"][0])
+    assert office_cost["currency"] == "MYR" and office_cost["amount"] > 0
 
 
 @pytest.mark.parametrize("table, key", [

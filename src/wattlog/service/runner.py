@@ -21,6 +21,7 @@ from ..sinks.base import SinkWorker
 from ..sinks.database import DatabaseSink
 from ..sinks.sections import build_sinks
 from ..sinks.spool import Spool
+from .monthcost import month_costs
 
 log = logging.getLogger("wattlog.service")
 
@@ -59,9 +60,10 @@ class Service:
         self._bus_seconds: dict[str, float] = {}
         self._summary = summary
         self.stop = asyncio.Event()
-        for s in self.sinks:  # the MQTT sink publishes each meter's health and each location's kWh today
+        self.month_cost: dict[str, float] = {}  # location -> this month's cost so far (service/monthcost.py)
+        for s in self.sinks:  # the MQTT sink publishes each meter's health, each location's kWh today and cost
             if hasattr(s, "watch"):
-                s.watch(lambda: self.statuses, self.kwh_by_location)
+                s.watch(lambda: self.statuses, self.kwh_by_location, lambda: self.month_cost)
 
     # -- what the pollers emit ----------------------------------------------------------------
 
@@ -182,7 +184,8 @@ class Service:
                  for p in self.pollers]
         helpers = [asyncio.create_task(self._flusher(), name="spool"),
                    asyncio.create_task(self._summaries(), name="summary"),
-                   asyncio.create_task(self._maintenance(), name="maintenance")]
+                   asyncio.create_task(self._maintenance(), name="maintenance"),
+                   asyncio.create_task(month_costs(self, self.stop), name="month cost")]
         workers = [asyncio.create_task(w.run(self.stop), name=f"sink {w.sink.name}") for w in self.workers]
         try:
             await self.stop.wait()

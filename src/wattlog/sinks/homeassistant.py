@@ -50,8 +50,9 @@ def meter_availability_topic(base: str, meter: str) -> str:
     return f"{base}/{meter}/availability"
 
 
-def location_topic(base: str, location: str) -> str:
-    return f"{base}/location/{re.sub(r'[^a-zA-Z0-9_-]', '_', location)}/energy_today"
+def location_topic(base: str, location: str, what: str = "energy_today") -> str:
+    """PREFIX/SITE/location/LOC/energy_today (or cost_month)."""
+    return f"{base}/location/{re.sub(r'[^a-zA-Z0-9_-]', '_', location)}/{what}"
 
 
 def sensor_fields(name: str, unit: str, kind: str) -> dict[str, Any]:
@@ -109,8 +110,10 @@ def meter_configs(base: str, site: str, meters: list[MeterInfo], dashboard_url: 
     return out
 
 
-def location_configs(base: str, site: str, locations: list[str], dashboard_url: str = "") -> dict[str, dict[str, Any]]:
-    """{object_id: config} for each location's kWh today, on one device for the site."""
+def location_configs(base: str, site: str, locations: list[str], dashboard_url: str = "",
+                     currency: str = "") -> dict[str, dict[str, Any]]:
+    """{object_id: config} for each location's kWh today (and this month's cost when the site has a
+    tariff in `currency`), on one device for the site."""
     node = node_id(site)
     device: dict[str, Any] = {"identifiers": [f"{node}_site"], "name": f"wattlog {site}", "manufacturer": "wattlog",
                               "model": "wattlog site"}
@@ -132,6 +135,20 @@ def location_configs(base: str, site: str, locations: list[str], dashboard_url: 
             "origin": ORIGIN,
             "qos": 1,
         }
+        if currency:
+            cost_id = "location_" + re.sub(r"[^a-zA-Z0-9_]", "_", loc) + "_cost_month"
+            out[cost_id] = {
+                "name": f"{loc} cost this month",
+                "unique_id": f"{node}_{cost_id}",
+                "state_topic": location_topic(base, loc, "cost_month"),
+                "value_template": "{{ value_json.amount }}",
+                "availability": [{"topic": f"{base}/status"}],
+                "availability_mode": "all",
+                "device_class": "monetary", "unit_of_measurement": currency, "state_class": "total",
+                "device": device,
+                "origin": ORIGIN,
+                "qos": 1,
+            }
     return out
 
 

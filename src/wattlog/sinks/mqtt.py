@@ -78,15 +78,17 @@ class Watched:
 
     statuses: Callable[[], dict[str, Any]]  # meter name -> polling.bus.MeterStatus
     kwh_today: Callable[[], dict[str, float]]  # location -> kWh since local midnight
+    month_cost: Callable[[], dict[str, float]]  # location -> this month's cost so far (empty without a tariff)
     last: dict[str, bytes] = field(default_factory=dict)  # topic -> last availability published
-    kwh: dict[str, float] = field(default_factory=dict)  # topic -> last kWh today published
+    kwh: dict[str, float] = field(default_factory=dict)  # topic -> last kWh today or cost published
 
 
 class MqttSink(Sink):
     name = "mqtt"
 
-    def __init__(self, cfg: MqttConfig, site: str, meters: list[ha.MeterInfo] | None = None) -> None:
-        self.cfg, self.site = cfg, site
+    def __init__(self, cfg: MqttConfig, site: str, meters: list[ha.MeterInfo] | None = None,
+                 currency: str = "") -> None:
+        self.cfg, self.site, self.currency = cfg, site, currency
         self.meters = meters or []
         self.client: mqtt.Client | None = None
         self._connected = threading.Event()
@@ -99,12 +101,13 @@ class MqttSink(Sink):
         if cfg.homeassistant:
             self.configs = ha.meter_configs(self.base, site, self.meters, cfg.dashboard_url)
             self.configs |= ha.location_configs(self.base, site, sorted({m.location for m in self.meters}),
-                                                cfg.dashboard_url)
+                                                cfg.dashboard_url, currency)
         self.removed: list[str] = []  # object ids whose entities were removed (stale retained configs)
 
-    def watch(self, statuses: Callable[[], dict[str, Any]], kwh_today: Callable[[], dict[str, float]]) -> None:
-        """Called by the runner: publish meter availability and locations' kWh today from these."""
-        self.watched = Watched(statuses, kwh_today)
+    def watch(self, statuses: Callable[[], dict[str, Any]], kwh_today: Callable[[], dict[str, float]],
+              month_cost: Callable[[], dict[str, float]] = dict) -> None:
+        """Called by the runner: publish meter availability and locations' kWh today and cost from these."""
+        self.watched = Watched(statuses, kwh_today, month_cost)
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -217,6 +220,12 @@ class MqttSink(Sink):
                 topic, value = ha.location_topic(self.base, loc), round(kwh, 3)
                 if w.kwh.get(topic) != value:  # the timestamp alone changing is no news
                     c.publish(topic, json.dumps({"kwh": value, "timestamp": stamp}), qos=1, retain=True)
+                    w.kwh[topic] = value
+            for loc, amount in w.month_cost().items() if self.currency else ():
+                topic, value = ha.location_topic(self.base, loc, "cost_month"), round(amount, 2)
+                if w.kwh.get(topic) != value:
+                    c.publish(topic, json.dumps({"amount": value, "currency": self.currency, "timestamp": stamp}),
+                              qos=1, retain=True)
                     w.kwh[topic] = value
 
     def _watch_loop(self) -> None:
@@ -341,4 +350,5 @@ def meter_infos(cfg: Any) -> list[ha.MeterInfo]:
     return out
 
 
-SECTION = SinkSection("mqtt", parse_mqtt, lambda mqtt_cfg, cfg: [MqttSink(mqtt_cfg, cfg.site, meter_infos(cfg))])
+SECTION = SinkSection("mqtt", parse_mqtt, lambda mqtt_cfg, cfg: [
+    MqttSink(mqtt_cfg, cfg.site, meter_infos(cfg), cfg.tariff.currency if cfg.tariff else "")])
