@@ -179,3 +179,30 @@ def test_url_and_discovery_defaults():
     assert (m.host, m.port, m.tls, m.homeassistant, m.discovery_prefix, m.quantity_topics, m.retain) == \
         ("broker.lan", 8883, True, True, "homeassistant", True, False)
     assert meter_infos(cfg)[0].quantities[0][0] == "voltage_l12"  # vocabulary order
+
+
+def test_turning_discovery_off_removes_the_entities(mqtt_broker):
+    from wattlog.sinks.mqtt import MqttConfig, MqttSink
+
+    discovery = f"hatest{int(time.time() * 1000) % 10**8}"
+    topics = [f"{discovery}/sensor/wattlog_t/office_{q}/config" for q in ("voltage_l1", "total_real_energy")]
+    other = f"{discovery}/sensor/wattlog_othersite/office_voltage_l1/config"  # another site's: left alone
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    pub.connect("127.0.0.1", mqtt_broker)
+    pub.loop_start()
+    for t in [*topics, other]:
+        pub.publish(t, b'{"state_topic": "x"}', qos=1, retain=True).wait_for_publish(5)
+    sink = MqttSink(MqttConfig(host="127.0.0.1", port=mqtt_broker, homeassistant=False, discovery_prefix=discovery),
+                    "t")
+    sink._open()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(sink.removed) < 2:
+        time.sleep(0.1)
+    sink._close()
+    after = Recorder(mqtt_broker, f"{discovery}/#")
+    after.close()
+    pub.publish(other, b"", qos=1, retain=True).wait_for_publish(5)
+    pub.disconnect()
+    pub.loop_stop()
+    assert sorted(sink.removed) == ["office_total_real_energy", "office_voltage_l1"]
+    assert set(after.last) == {other}

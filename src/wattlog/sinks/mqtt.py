@@ -115,12 +115,12 @@ class MqttSink(Sink):
         if getattr(rc, "is_failure", False):
             return
         client.publish(self.status_topic, "online", qos=1, retain=True)
-        if self.cfg.homeassistant:
-            for object_id, config in self.configs.items():
-                client.publish(ha.config_topic(self.cfg.discovery_prefix, self.site, object_id),
-                               json.dumps(config, separators=(",", ":")), qos=1, retain=True)
-            # Retained configs of ours that the config no longer has: removed meters, cleared below.
-            client.subscribe(f"{self.cfg.discovery_prefix}/sensor/{ha.node_id(self.site)}/+/config", qos=1)
+        for object_id, config in self.configs.items():  # empty with homeassistant = false
+            client.publish(ha.config_topic(self.cfg.discovery_prefix, self.site, object_id),
+                           json.dumps(config, separators=(",", ":")), qos=1, retain=True)
+        # Retained configs of ours that the config no longer has (removed meters, or discovery turned
+        # off): _on_message clears them, so Home Assistant removes their entities.
+        client.subscribe(f"{self.cfg.discovery_prefix}/sensor/{ha.node_id(self.site)}/+/config", qos=1)
         if self.watched:
             self.watched.last.clear()  # a restarted broker without persistence lost them
             self.watched.kwh.clear()
