@@ -25,7 +25,7 @@ DEVICE_CLASS_BY_UNIT = {
     "V": "voltage", "A": "current", "W": "power", "VA": "apparent_power", "var": "reactive_power",
     "Hz": "frequency", "kWh": "energy", "kvarh": "reactive_energy",
 }
-ORIGIN = {"name": "wattlog", "support_url": "https://github.com/wattlog/wattlog"}
+ORIGIN = {"name": "wattlog"}  # who published the config (HA shows it on the device page)
 
 
 @dataclass(frozen=True)
