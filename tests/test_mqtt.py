@@ -21,6 +21,7 @@ class Subscriber:
     def __init__(self, port: int, topic: str, client_id: str) -> None:
         self.messages: list[tuple[str, dict]] = []
         self.status: list[str] = []
+        self.values: list[tuple[str, str]] = []
         self.ready = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
         c.on_connect = lambda cl, u, f, rc, p=None: (cl.subscribe(topic, qos=1), self.ready.set())
@@ -38,6 +39,8 @@ class Subscriber:
             # readings only: the shared broker may hold other retained topics under the same prefix
             # (a non-JSON one would end paho's network thread here, and every later message with it)
             self.messages.append((msg.topic, json.loads(msg.payload)))
+        else:
+            self.values.append((msg.topic, msg.payload.decode()))
 
     def keys(self) -> set[tuple[str, str]]:
         return {(t.rsplit("/", 1)[1], m["timestamp"]) for t, m in self.messages}
@@ -95,3 +98,6 @@ def test_broker_outage_loses_nothing(throwaway_broker, tmp_path):
         sub.close()
     assert seen["state"] == "down" and seen["pending"] > 0
     assert len(sub.keys()) == svc.spooled, "every reading reached the broker after it came back"
+    # the plain-number topics too: each reading's timestamp topic, once per reading at least
+    stamps = {(t.split("/")[2], p) for t, p in sub.values if t.endswith("/timestamp")}
+    assert stamps == sub.keys()

@@ -7,6 +7,7 @@ Passwords never live in the file: they come from an environment variable or a se
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -274,7 +275,8 @@ def _reports(c: Checker, data: dict[str, Any], cfg: Config) -> None:
     cfg.tariff = cfg.timeline.current if cfg.timeline else None
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, patch: Callable[[dict[str, Any]], None] | None = None) -> Config:
+    """Load and check a config file; `patch` may change the parsed tables first (command-line overrides)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -289,4 +291,6 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigProblems([ConfigError(f"not valid TOML: {exc}", file=str(p),
                                           fix="check quotes, brackets and commas near that line")]) from None
+    if patch is not None:
+        patch(data)
     return parse_config(data, str(p.absolute()))  # relative paths inside resolve against its folder

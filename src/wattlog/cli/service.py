@@ -22,7 +22,7 @@ def _print_problems(problems) -> None:  # type: ignore[no-untyped-def]
 
 
 def _quick_config(meters: tuple[str, ...], model: str, poll: str | None, db: str | None, csv_dir: str | None,
-                  data_dir: str, site: str, tz: str):  # type: ignore[no-untyped-def]
+                  data_dir: str, site: str, tz: str, patch=None):  # type: ignore[no-untyped-def]
     from ..config import parse_config
 
     entries = []
@@ -39,6 +39,8 @@ def _quick_config(meters: tuple[str, ...], model: str, poll: str | None, db: str
     if db:
         data["databases"] = [{"url": db}]
     data["csv"] = {"dir": csv_dir or str(Path(data_dir) / "csv")}
+    if patch is not None:
+        patch(data)
     return parse_config(data, "")
 
 
@@ -122,11 +124,13 @@ def _run_service(cfg, duration: float | None, web=None) -> None:  # type: ignore
 @click.option("--data-dir", default="data", show_default=True, help="Folder for the database, spool, CSV and log.")
 @click.option("--site", default="wattlog", show_default=True, help="Site name (without a config file).")
 @click.option("--tz", default="Asia/Kuala_Lumpur", show_default=True, help="Site time zone (without a config file).")
+@click.option("--mqtt", "mqtt_url", default=None, metavar="URL",
+              help="Publish to this MQTT broker: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (overrides [mqtt] url).")
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds (for trials).")
 @click.option("--web", "web_listen", metavar="HOST:PORT", help="Serve the dashboard here [default: [web] listen, "
               "else 127.0.0.1:8080].")
 @click.option("--no-web", is_flag=True, help="No dashboard.")
-def run(config_path, meters, model, poll, db, csv_dir, data_dir, site, tz, duration, web_listen, no_web) -> None:  # type: ignore[no-untyped-def]
+def run(config_path, meters, model, poll, db, csv_dir, data_dir, site, tz, mqtt_url, duration, web_listen, no_web) -> None:  # type: ignore[no-untyped-def]
     """Run the logger: poll every meter, keep every reading, print a summary every 2 minutes.
 
     \b
@@ -134,6 +138,7 @@ def run(config_path, meters, model, poll, db, csv_dir, data_dir, site, tz, durat
       wattlog run --config /etc/wattlog/wattlog.toml
       wattlog run --meter office=tcp://127.0.0.1:5020/1 --meter 'workshop=rtu:///dev/ttyUSB0?unit=2' \\
                   --poll 10 --db sqlite:///data/wattlog.db --csv-dir data/csv
+      wattlog run --config wattlog.toml --mqtt mqtts://broker.lan:8883
     \b
     Keys on a terminal: q quit, w pause polling, r resume. SIGTERM and SIGINT stop cleanly.
     """
@@ -141,9 +146,16 @@ def run(config_path, meters, model, poll, db, csv_dir, data_dir, site, tz, durat
 
     if bool(config_path) == bool(meters):
         fail("give either --config FILE or at least one --meter NAME=URL (see wattlog run --help)", 2)
+
+    def with_mqtt(data: dict) -> None:
+        if mqtt_url:  # the URL replaces the file's broker address; its other [mqtt] settings stay
+            table = data.get("mqtt") if isinstance(data.get("mqtt"), dict) else {}
+            data["mqtt"] = {**{k: v for k, v in table.items() if k not in ("host", "port", "url", "tls", "enabled")},
+                            "url": mqtt_url}
+
     try:
-        cfg = load_config(config_path) if config_path else _quick_config(meters, model, poll, db, csv_dir,
-                                                                          data_dir, site, tz)
+        cfg = load_config(config_path, with_mqtt) if config_path else _quick_config(
+            meters, model, poll, db, csv_dir, data_dir, site, tz, with_mqtt)
     except ConfigProblems as exc:
         _print_problems(exc.problems)
         sys.exit(2)

@@ -30,6 +30,8 @@ log = logging.getLogger("wattlog.poller")
 SPLIT_CODES = (2, 3)  # illegal data address / value: the block is too wide for this meter
 OFFLINE_AFTER = 3  # failed polls in a row before a meter is backed off
 SILENT_CYCLES_BEFORE_REOPEN = 3
+# Upper bounds (s) of the request-latency histogram (/metrics); a last, unbounded bucket follows.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,13 @@ class BusStats:
     cycles: int = 0
     missed_cycles: int = 0
     last_cycle_seconds: float = 0.0
+    latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    latency_sum: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        """One request's time on the wire, answered or not, into the latency histogram."""
+        self.latency_sum += seconds
+        self.latency_counts[next((i for i, b in enumerate(LATENCY_BUCKETS) if seconds <= b), len(LATENCY_BUCKETS))] += 1
 
 
 @dataclass(frozen=True)
@@ -197,6 +206,7 @@ class BusPoller:
             finally:
                 self._last_io = time.monotonic()
                 self.stats.bus_seconds += self._last_io - t0 + max(gap, 0.0)
+                self.stats.observe(self._last_io - t0)
         raise AssertionError("unreachable")
 
     # -- one meter -----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from ..sinks.base import SinkWorker
 from ..sinks.database import DatabaseSink
 from ..sinks.sections import build_sinks
 from ..sinks.spool import Spool
+from .monthcost import month_costs
 
 log = logging.getLogger("wattlog.service")
 
@@ -66,6 +67,10 @@ class Service:
         self._summary = summary
         self.stop = asyncio.Event()
         self.alarms = AlarmWatcher.build(cfg)  # issue 13: None without [[alarms.rules]]
+        self.month_cost: dict[str, float] = {}  # location -> this month's cost so far (service/monthcost.py)
+        for s in self.sinks:  # the MQTT sink publishes each meter's health, each location's kWh today and cost
+            if hasattr(s, "watch"):
+                s.watch(lambda: self.statuses, self.kwh_by_location, lambda: self.month_cost)
 
     # -- what the pollers emit ----------------------------------------------------------------
 
@@ -118,6 +123,14 @@ class Service:
     @property
     def statuses(self) -> dict[str, MeterStatus]:
         return {st.name: st for p in self.pollers for st in p.meters}
+
+    def kwh_by_location(self) -> dict[str, float]:
+        """Today's kWh per location, from the live state (seeded from the store after a restart)."""
+        out: dict[str, float] = {}
+        for m in self.cfg.meters:
+            live = self.live.meters.get(m.name)
+            out[m.location] = out.get(m.location, 0.0) + (live.kwh_today if live else 0.0)
+        return out
 
     def pause(self, paused: bool) -> None:
         self.paused = paused
@@ -190,7 +203,8 @@ class Service:
                  for p in self.pollers]
         helpers = [asyncio.create_task(self._flusher(), name="spool"),
                    asyncio.create_task(self._summaries(), name="summary"),
-                   asyncio.create_task(self._maintenance(), name="maintenance")]
+                   asyncio.create_task(self._maintenance(), name="maintenance"),
+                   asyncio.create_task(month_costs(self, self.stop), name="month cost")]
         if self.alarms is not None:  # issue 13
             helpers.append(asyncio.create_task(self.alarms.run(self.stop), name="alarms"))
         workers = [asyncio.create_task(w.run(self.stop), name=f"sink {w.sink.name}") for w in self.workers]

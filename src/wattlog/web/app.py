@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
@@ -26,7 +26,7 @@ def create_app(store: Any = None, *, site: str = "", timezone: str = "", setting
                what_if: Any = None, live: Any = None, pollers: Sequence[Any] = (), poll: float = 10.0,
                locations: dict[str, str] | None = None, demand_target_kw: float | None = None,
                sites: Sequence[SiteContext] = (), password_hash: str | None = None, https: bool = False,
-               paused: Any = None) -> Any:
+               paused: Any = None, metrics: Any = None) -> Any:
     """The dashboard and /api/v1 over an already-open store (and, inside the service, its live state
     and pollers), or over several `sites` (a central database). With `password_hash` every page and
     API call needs a login session. Returns an ASGI app; `.state` holds the FastAPI app's state."""
@@ -62,6 +62,12 @@ def create_app(store: Any = None, *, site: str = "", timezone: str = "", setting
     @app.exception_handler(WattlogError)
     async def store_down(request: Any, exc: WattlogError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)  # the database does not answer
+
+    if metrics is not None:  # inside the service: Prometheus text from service/metrics.py
+        @app.get("/metrics", include_in_schema=False)
+        def prometheus() -> Response:
+            body, content_type = metrics()
+            return Response(body, media_type=content_type)
 
     app.include_router(api.router)
     app.include_router(reports_api.router)

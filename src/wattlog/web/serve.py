@@ -83,6 +83,7 @@ class WebServer:
 
 def for_service(svc: Any, cfg: Any, options: WebOptions) -> WebServer:
     """The dashboard of a running Service: its live state and pollers, its main database read-only."""
+    from ..service.metrics import render
     from ..store import Store
     from .app import create_app
     from .data import load_tariff, settings_from_config
@@ -97,5 +98,6 @@ def for_service(svc: Any, cfg: Any, options: WebOptions) -> WebServer:
                      what_if=load_tariff(cfg.what_if, cfg.tariff_dirs) if cfg.what_if else None,
                      live=svc.live, pollers=svc.pollers, poll=cfg.poll,
                      locations={m.name: m.location for m in cfg.meters}, demand_target_kw=options.demand_target_kw,
-                     password_hash=options.password_hash, https=options.https, paused=lambda: svc.paused)
+                     password_hash=options.password_hash, https=options.https, paused=lambda: svc.paused,
+                     metrics=lambda: render(svc))
     return WebServer(app, options)
