@@ -226,3 +226,24 @@ def test_several_sites_in_one_database(tmp_path):
 
 
 from zoneinfo import ZoneInfo  # noqa: E402
+
+
+def test_the_events_page_lists_the_stored_alarms_newest_first_in_site_time(site):
+    from wattlog.store import events as stored
+
+    client, store, _ = site
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    stored.record(store, "demand:site", rule="demand", kind="demand", subject="site", started=now - timedelta(hours=3),
+                  ended=now - timedelta(hours=2), peak=812.5, unit="kW", message="demand block will reach 812.5 kW",
+                  details={})
+    stored.record(store, "overvoltage:main", rule="ov", kind="overvoltage", subject="main",
+                  started=now - timedelta(minutes=5), ended=None, peak=258.1, unit="V", message="253 V exceeded",
+                  details={})
+    stored.record(store, "offline:plant", rule="off", kind="offline", subject="plant",
+                  started=now - timedelta(days=30), ended=now - timedelta(days=29), peak=0, unit="min",
+                  message="old", details={})
+    alarms = client.get("/api/v1/events", params={"days": 7}).json()["alarms"]
+    assert [a["kind"] for a in alarms] == ["overvoltage", "demand"]  # newest first; the month-old one is out
+    assert alarms[0]["end"] is None and alarms[0]["peak"] == 258.1 and alarms[0]["message"] == "253 V exceeded"
+    local = (now - timedelta(hours=3)).astimezone(ZoneInfo(TZ)).isoformat(timespec="seconds")
+    assert alarms[1]["start"] == local and local.endswith("+08:00")

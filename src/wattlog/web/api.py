@@ -13,7 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
-from ..errors import WattlogError
+from ..errors import StoreError, WattlogError
 from . import queries
 from .context import SiteContext
 from .snapshot import meters_of, snapshot
@@ -151,14 +151,29 @@ def buses(request: Request, site: str | None = SiteQuery) -> list[dict[str, Any]
     return out
 
 
-@router.get("/events", summary="Meter errors, recoveries and bus faults seen while running; gaps in the data")
+@router.get("/events", summary="Alarms (stored), meter errors, recoveries and bus faults seen while running; "
+                               "gaps in the data")
 def events(request: Request, days: int = Query(7, ge=1, le=400), site: str | None = SiteQuery) -> dict[str, Any]:
     ctx = site_of(request, site)
     now = datetime.now(timezone.utc)
     seen = [{**e, "time": ctx.local(e["time"])} for e in request.app.state.events.of(ctx.name)]
     gaps = [{**g, "start": ctx.local(g["start"]), "end": ctx.local(g["end"])}
             for g in queries.gaps(ctx.store, now - timedelta(days=days), now)]
-    return {"site": ctx.name, "live": ctx.live is not None, "events": seen, "gaps": gaps}
+    return {"site": ctx.name, "live": ctx.live is not None, "alarms": _alarms(ctx, now - timedelta(days=days), now),
+            "events": seen, "gaps": gaps}
+
+
+def _alarms(ctx: SiteContext, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The alarm events stored in the site's database (newest first), in the site's time."""
+    from ..alarms.events import list_events
+
+    try:
+        rows = list_events(ctx.store, start, end)
+    except StoreError:  # a database from before the alarms (revision 0005) has no events table yet
+        return []
+    return [{"rule": e["rule"], "kind": e["kind"], "subject": e["subject"], "start": ctx.local(e["start"]),
+             "end": ctx.local(e["end"]) if e["end"] else None, "peak": e["peak"], "unit": e["unit"],
+             "message": e["message"], "notified": e["notified"]} for e in reversed(rows)]
 
 
 @router.get("/stream", include_in_schema=False)

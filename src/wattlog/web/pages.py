@@ -98,6 +98,7 @@ def reports(request: Request) -> HTMLResponse:
 @router.get("/events", response_class=HTMLResponse)
 def events(request: Request) -> HTMLResponse:
     return _shell(request, "events", "Events", """<h1>Events</h1>
+<section><h2>Alarms</h2><div id="alarms"></div></section>
 <section><h2>Meter errors and bus faults</h2><div id="events"></div></section>
 <section><h2>Gaps in the data (last 7 days)</h2><div id="gaps"></div></section>""")
 
