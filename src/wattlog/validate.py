@@ -99,16 +99,18 @@ class Checker:
             return default
         return v
 
-    def secret(self, table: dict[str, Any], where: str) -> str:
-        """A password from password_env or password_file; never from the file itself."""
-        if "password" in table:
-            self.fail(where + "password", "passwords do not belong in the config file",
-                      "put it in an environment variable (password_env = \"VAR\") or a file readable "
-                      "only by the service user (password_file = \"/etc/wattlog/db.secret\")")
-        env, file = table.get("password_env"), table.get("password_file")
+    def secret(self, table: dict[str, Any], where: str, name: str = "password",
+               example: str = "/etc/wattlog/db.secret") -> str:
+        """A secret (a password, a token) from NAME_env or NAME_file; never from the file itself."""
+        if name in table:
+            self.fail(where + name, f"{name}s do not belong in the config file",
+                      f"put it in an environment variable ({name}_env = \"VAR\") or a file readable "
+                      f"only by the service user ({name}_file = \"{example}\")")
+            return ""
+        env, file = table.get(f"{name}_env"), table.get(f"{name}_file")
         if env:
             if env not in os.environ:
-                self.fail(where + "password_env", f"environment variable {env} is not set",
+                self.fail(where + f"{name}_env", f"environment variable {env} is not set",
                           f"set {env} in the service's environment (systemd: EnvironmentFile=)")
                 return ""
             return os.environ[env]
@@ -117,7 +119,7 @@ class Checker:
             try:
                 return p.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                self.fail(where + "password_file", f"cannot read {p}: {exc.strerror}",
+                self.fail(where + f"{name}_file", f"cannot read {p}: {exc.strerror}",
                           "create it, readable by the service user only (chmod 600)")
         return ""
 

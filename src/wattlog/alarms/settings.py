@@ -6,7 +6,6 @@ the site's tariff (power-factor line, demand window, per-kW rates).
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -55,24 +54,9 @@ def tariff_demand(tariff: Tariff | None, day: date) -> tuple[int | None, float, 
 
 
 def _token(c: Checker, t: dict[str, Any], where: str, required: bool) -> str:
-    if "token" in t:
-        c.fail(where + "token", "tokens do not belong in the config file",
-               'put it in an environment variable (token_env = "VAR") or a file (token_file = "/etc/wattlog/bot.secret")')
-        return ""
-    env, file = t.get("token_env"), t.get("token_file")
-    if env:
-        if env not in os.environ:
-            c.fail(where + "token_env", f"environment variable {env} is not set",
-                   f"set {env} in the service's environment (systemd: EnvironmentFile=)")
-            return ""
-        return os.environ[env]
-    if file:
-        p = c.resolve(str(file))
-        try:
-            return p.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            c.fail(where + "token_file", f"cannot read {p}: {exc.strerror}", "create it, readable by the service user only")
-            return ""
+    token = c.secret(t, where, "token", "/etc/wattlog/bot.secret")
+    if token or "token" in t or t.get("token_env") or t.get("token_file"):
+        return token
     if required:
         c.fail(where + "token_env", "no token", 'give token_env = "VAR" (or token_file) with the bot\'s access token')
     return ""
