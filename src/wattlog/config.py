@@ -32,6 +32,8 @@ from .webconfig import WebOptions, parse_web
 DEFAULT_POLL, DEFAULT_SUMMARY, DEFAULT_CSV = 10.0, 120.0, 300.0
 DEFAULT_RETENTION_DAYS = 90
 DEFAULT_SPOOL_MAX = 1_000_000
+# Readings are spooled (fsynced) this often: a power cut loses at most this much. Longer = less SD wear.
+DEFAULT_SPOOL_FLUSH = 5.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class Config:
     outputs: dict[str, Any] = field(default_factory=dict)  # each sink section's settings, by its key
     raw_retention_days: float = DEFAULT_RETENTION_DAYS
     spool_max: int = DEFAULT_SPOOL_MAX
+    spool_flush: float = DEFAULT_SPOOL_FLUSH  # seconds: what a power cut or kill -9 can cost (issue 14)
     log_file: Path | None = None
     log_level: str = "info"
     definitions: list[Path] = field(default_factory=list)
@@ -214,8 +217,9 @@ def parse_config(data: dict[str, Any], path: str, base: Config | None = None) ->
         cfg.outputs[section.key] = section.parse(c, data.get(section.key), cfg)
 
     spool = c.section(data, "spool")
-    c.keys(spool, {"max_readings", "raw_retention_days"}, "spool.")
+    c.keys(spool, {"max_readings", "raw_retention_days", "flush"}, "spool.")
     cfg.spool_max = int(c.number(spool, "max_readings", "spool.", cfg.spool_max, 1000, 1e9))
+    cfg.spool_flush = c.duration(spool, "flush", "spool.", cfg.spool_flush, 0.1, 60)
     cfg.raw_retention_days = c.number(spool, "raw_retention_days", "spool.", cfg.raw_retention_days, 1, 36500)
 
     log = c.section(data, "log")

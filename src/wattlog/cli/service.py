@@ -195,7 +195,11 @@ def demo(data_dir, port, poll, summary, speed, duration, web_listen, no_web) -> 
                 "intervals": {"poll": poll, "summary": summary},
                 "meters": [{"name": name, "url": f"{base}/{uid}", "tags": {"profile": name}}
                            for uid, name in units.items()],
-                "csv": {"dir": str(Path(data_dir) / "csv")}, "log": {"file": str(Path(data_dir) / "wattlog.log")}}
+                "csv": {"dir": str(Path(data_dir) / "csv")}, "log": {"file": str(Path(data_dir) / "wattlog.log")},
+                # a demo shows every reading in the dashboard's charts at once; a site's defaults spare
+                # the SD card instead (spool every 5 s, SQLite once a minute: README, Durability)
+                "spool": {"flush": "1s"},
+                "databases": [{"url": f"sqlite:///{Path(data_dir) / 'wattlog.db'}", "every": "0s"}]}
         try:
             cfg = parse_config(data, "")
         except ConfigProblems as exc:

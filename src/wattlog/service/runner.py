@@ -1,7 +1,7 @@
 """The service: pollers → spool → sinks, the terminal summary, maintenance, and a clean stop.
 
     bus pollers ──emit──▶ live state (terminal, web)
-                    └──▶ buffer ──every 0.5 s──▶ spool (SQLite, fsync) ──▶ one worker per sink
+                    └──▶ buffer ──every [spool] flush (5 s)──▶ spool (SQLite, fsync) ──▶ one worker per sink
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from .monthcost import month_costs
 
 log = logging.getLogger("wattlog.service")
 
-SPOOL_FLUSH = 0.5  # seconds: the most readings a kill -9 can lose is what was polled in this time
 MAX_BUFFER = 100_000  # readings held in memory while the spool itself cannot be written
 STOP_BUDGET = 15.0  # seconds from SIGTERM to exit, as the README promises (systemd's TimeoutStopSec is longer)
 DRAIN_DEADLINE = STOP_BUDGET  # the most a stop waits for the sinks (tests/test_deploy.py checks the unit against it)
@@ -113,7 +112,7 @@ class Service:
     async def _flusher(self) -> None:
         while not self.stop.is_set():
             try:
-                await asyncio.wait_for(self.stop.wait(), SPOOL_FLUSH)
+                await asyncio.wait_for(self.stop.wait(), self.cfg.spool_flush)
             except asyncio.TimeoutError:
                 pass
             await self._flush()
