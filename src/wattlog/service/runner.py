@@ -178,8 +178,8 @@ class Service:
             except Exception as exc:  # noqa: BLE001
                 log.error("spool maintenance failed: %s", exc)
             for s in self.sinks:
-                if isinstance(s, DatabaseSink):
-                    await s.prune(self.cfg.raw_retention_days)
+                if isinstance(s, DatabaseSink):  # archived first, unless [archive] enabled = false
+                    await s.prune(self.cfg.raw_retention_days, self.cfg.archive_dir, self.stop.is_set)
 
     # -- run ----------------------------------------------------------------------------------
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ..errors import StoreUnavailable
@@ -12,6 +14,7 @@ from ..reading import Reading
 from ..store.engine import TIMEOUT
 from ..validate import Checker
 from .base import Sink, SinkSection
+from .archiving import archive_old
 from .calls import CallThread
 
 log = logging.getLogger("wattlog.sinks")
@@ -87,8 +90,13 @@ class DatabaseSink(Sink):
         if not store.refresh_pending(REFRESH_BUDGET):
             log.info("%s: rollups of the backlog partly recomputed; the rest with the next batches", self.name)
 
-    async def prune(self, raw_days: float) -> None:
-        """Delete raw readings older than raw_days (rollups stay); quietly skipped while down."""
+    async def prune(self, raw_days: float, archive: Path | None = None, stop: Callable[[], bool] = lambda: False) -> None:
+        """Delete raw readings older than raw_days (rollups stay); quietly skipped while down.
+        With `archive` (a folder), whole months go to its files first (store/archive.py)."""
+        if archive is not None:
+            await archive_old(self, raw_days, archive, stop)
+            return
+
         def work() -> None:
             if self.store is not None:
                 n = self.store.prune(raw_days)
