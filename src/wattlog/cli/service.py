@@ -78,7 +78,7 @@ def _run_service(cfg, duration: float | None, web=None) -> None:  # type: ignore
 
     def show(svc: Service) -> None:
         console.print(summary_table(cfg.site, svc.live, svc.statuses, {m.name: m.location for m in cfg.meters},
-                                    cfg.poll, svc.paused))
+                                    cfg.poll, svc.paused, warning=svc.disk.warning))
 
     async def main_task() -> None:
         svc = Service(cfg, summary=show)
