@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import os
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from wattlog.reading import IMPLAUSIBLE, MISSING, Problem, Reading
-from wattlog.store import Store
+from wattlog.store import Store, export_rows, import_poc_csv
 from wattlog.store.archive import archive, boundary, month_path
 
 UTC = timezone.utc
@@ -85,9 +86,8 @@ def test_archive_then_prune_then_import_csv_gives_back_the_same_rows(store, tmp_
     assert {f.name.split("_")[0] for f in files} == {"office", "shop"}
     assert sum(len(file_rows(f)) for f in files) == len(old)
     assert store.meters()[0]["pruned_before"] == before
-    done = subprocess.run([sys.executable, "-m", "wattlog.cli", "import-csv", *map(str, files), "--db", str(store.url)],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    result = import_poc_csv(store, files, None)  # import-csv's own function (its CLI adds only the options)
+    assert result.rows_inserted == len(old) and not result.refused
     assert snapshot(store, before) == old  # values, microseconds and flags (with their reasons)
 
 
@@ -99,7 +99,7 @@ def test_a_crash_between_the_file_and_the_delete_loses_and_doubles_nothing(store
         import os
         from datetime import datetime
         from pathlib import Path
-        from wattlog.store import Store
+        from wattlog.store import Store, export_rows, import_poc_csv
         from wattlog.store import archive as a
         a.CHECK_EVERY = 20
         s = Store({str(store.url)!r}, site="plant", tz="Asia/Kuala_Lumpur")
@@ -192,10 +192,28 @@ def test_the_service_step_archives_instead_of_deleting(store, tmp_path):
     sink = DatabaseSink(DatabaseConfig(url=str(store.url), shown=str(store.url)), cfg)
     before = boundary(store, DAYS)
     old = snapshot(store, before)
-    cutoff = NOW - timedelta(days=DAYS)
     asyncio.run(sink.prune(DAYS, tmp_path / "arch"))
     assert snapshot(store, before) == []
-    assert snapshot(store, cutoff)  # the rest of the cutoff's month waits until the month is all old
+    assert NOW - timedelta(days=DAYS + 1) < before <= NOW - timedelta(days=DAYS)  # kept to the local day
+    assert min(r["timestamp"] for r in snapshot(store)) >= before
     rows = [line for f in (tmp_path / "arch" / "plant").glob("*.csv.gz") for line in file_rows(f)]
     assert len(rows) == len(old)
     assert month_path(tmp_path / "arch", "plant", "office", "2000-01").name == "office_2000-01.csv.gz"
+
+
+def test_each_day_past_the_retention_is_appended_to_its_month(store, tmp_path):
+    folder = tmp_path / "arch"
+    days = [boundary(store, DAYS + 40 - d) for d in range(0, 45, 4)]  # the hourly step, day after day
+    out = io.StringIO()
+    export_rows(store, end=days[-1], out=out)
+    exported = out.getvalue().splitlines()[1:]
+    for before in days:
+        archive(store, folder, before)
+    assert snapshot(store, days[-1]) == []
+    files = sorted((folder / "plant").glob("*.csv.gz"))
+    for f in files:
+        rows = file_rows(f)  # one header (the first line, dropped), none in the appended members
+        times = [datetime.fromisoformat(r.split(",")[0]) for r in rows]
+        assert times == sorted(times) and len(set(times)) == len(times)
+    assert sum(gzip.decompress(f.read_bytes()).count(b"\ntimestamp,") for f in files) == 0
+    assert [line for f in files for line in file_rows(f)] == exported  # what `wattlog export` gives, row for row

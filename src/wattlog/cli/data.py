@@ -160,10 +160,10 @@ def import_csv(files, meter, new_meter, db_url, config_path, site, tz, gap_secon
               "(default: the config's raw_retention_days, else 90).")
 def archive(db_url, config_path, site, tz, folder, days) -> None:  # type: ignore[no-untyped-def]
     """Move raw readings older than the retention out of the database into monthly gzip CSV files,
-    FOLDER/SITE/METER_YYYY-MM.csv.gz, in the CSV that `export` writes and `import-csv` reads back.
-    Whole local months only: the month that holds the cutoff waits until it is all older. Rows are
-    deleted only once their file is complete on disk; safe to interrupt and repeat. The service
-    does the same every hour (turn it off with [archive] enabled = false).
+    DIR/SITE/METER_YYYY-MM.csv.gz, in the CSV that `export` writes and `import-csv` reads back.
+    Whole local days, each appended to its month's file; rows are deleted only once their file is
+    complete on disk, so it is safe to interrupt and repeat. The service does the same every hour
+    (turn it off with [archive] enabled = false: then old raw readings are just deleted).
 
     \b
     Examples:
@@ -193,7 +193,7 @@ def archive(db_url, config_path, site, tz, folder, days) -> None:  # type: ignor
     for path in result.files:
         click.echo(f"wrote {path}")
     click.echo(f"{result.archived:,} readings archived, {result.deleted:,} removed from the database "
-               f"(months before {before.astimezone(store.tz):%Y-%m-%d})")
+               f"(those before {before.astimezone(store.tz):%Y-%m-%d})")
     for tag in result.waiting:
         click.echo(f"  {tag}: readings came in meanwhile; run it again to archive them", err=True)
 

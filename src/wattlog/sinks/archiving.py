@@ -1,8 +1,8 @@
-"""The service's hourly archive step for a database sink: whole months of raw readings older than
-the retention into monthly .csv.gz files, then out of the database (store/archive.py).
+"""The service's hourly archive step for a database sink: raw readings older than the retention
+(whole local days) into monthly .csv.gz files, then out of the database (store/archive.py).
 
-It runs in a worker thread with its own connection, not in the sink's call thread: a month of
-32 meters is millions of rows, longer than a delivery may take. `stop()` (the service stops)
+It runs in a worker thread with its own connection, not in the sink's call thread: a first run
+on a database full of old readings is millions of rows, longer than a delivery may take. `stop()` (the service stops)
 ends it between two steps; what is left waits for the next hour.
 """
 

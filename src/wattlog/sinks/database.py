@@ -92,7 +92,7 @@ class DatabaseSink(Sink):
 
     async def prune(self, raw_days: float, archive: Path | None = None, stop: Callable[[], bool] = lambda: False) -> None:
         """Delete raw readings older than raw_days (rollups stay); quietly skipped while down.
-        With `archive` (a folder), whole months go to its files first (store/archive.py)."""
+        With `archive` (a folder), they go to its monthly files first (store/archive.py)."""
         if archive is not None:
             await archive_old(self, raw_days, archive, stop)
             return

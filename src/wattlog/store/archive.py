@@ -2,13 +2,15 @@
 the database, so pruning loses nothing.
 
 One file per meter and local month, <folder>/<site>/<meter>_<YYYY-MM>.csv.gz, in `wattlog export`'s
-CSV (import-csv reads it back). Only whole months leave the database: raw rows stay up to a month
-longer than the retention. The order is crash-safe: the file is written under a temporary name,
-fsynced, renamed and its folder fsynced; only then are the month's rows deleted, a day at a time,
-and a day only if it still holds exactly the rows that went into the file (a reading that came in
-meanwhile waits for the next run). A month whose file exists is merged with what the database
-still holds of it (a crash between rename and delete, or readings imported late): the file is
-never written over with less, and no row is in it twice.
+CSV (import-csv reads it back), in time order. Rows leave the database by local day: each day
+that passes the retention is appended to its month's file as one more gzip member (a file of
+several members is one gzip stream to gzip, zcat and Python). The order is crash-safe: the new
+file (the old bytes, then the new rows) is written under a temporary name, fsynced, renamed and
+its folder fsynced; only then are the rows deleted, a day at a time, and a day only if it still
+holds exactly the rows that went into the file (a reading that came in meanwhile waits for the
+next run). Rows the file may have already (a crash between rename and delete, or readings
+imported late) are merged instead of appended: the file is never written over with less, and
+no row is in it twice.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import gzip
 import heapq
 import io
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -47,10 +50,10 @@ class ArchiveResult:
 
 
 def boundary(store: Store, raw_days: float, now: datetime | None = None) -> datetime:
-    """The start (aware UTC) of the local month that holds now - raw_days: rows before it are archived."""
+    """The start (aware UTC) of the local day that holds now - raw_days: rows before it are archived."""
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=raw_days)
     local = cutoff.astimezone(store.tz)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
 
 
 def month_path(folder: Path, site: str, meter: str, month: str) -> Path:
@@ -59,7 +62,7 @@ def month_path(folder: Path, site: str, meter: str, month: str) -> Path:
 
 def archive(store: Store, folder: Path, before: datetime, stop: Callable[[], bool] = lambda: False,
             step: Callable[[str, Path], None] | None = None) -> ArchiveResult:
-    """Archive and delete every meter's raw rows of the local months that end by `before`.
+    """Archive and delete every meter's raw rows before `before` (a local midnight), month by month.
 
     `stop()` is looked at now and then (raises ArchiveStopped: nothing half-done is left). `step(what,
     path)` is called after each file is complete ("written") and after its rows are gone
@@ -77,7 +80,7 @@ def archive(store: Store, folder: Path, before: datetime, stop: Callable[[], boo
                 continue
             start = _month_start(store, oldest.replace(tzinfo=timezone.utc))
             while start < before:
-                end = _month_start(store, start + timedelta(days=32))
+                end = min(_month_start(store, start + timedelta(days=32)), before)
                 path = month_path(folder, store.site, name, start.astimezone(store.tz).strftime("%Y-%m"))
                 counts = _write_month(store, name, start, end, path, stop, result)
                 if counts is None:  # no raw rows in this month
@@ -139,25 +142,35 @@ def _file_rows(path: Path) -> Iterator[tuple[datetime, list[str]]]:
 
 def _write_month(store: Store, meter: str, start: datetime, end: datetime, path: Path,
                  stop: Callable[[], bool], result: ArchiveResult) -> dict[int, int] | None:
-    """Write (or extend) the month's file; the database rows per day slice, None if it had none."""
+    """Write (or extend) the month's file with the rows of [start, end); the database rows per
+    day slice, None if it had none."""
     counts: dict[int, int] = {}
     new_rows = _db_rows(store, meter, start, end, counts)
     first = next(new_rows, None)
     if first is None:
         return None  # pruned already: an existing file is left exactly as it is
-    rows: Iterator[tuple[datetime, list[str]]] = _chain(first, new_rows)
-    old = path.exists()
-    if old:  # keep every row the file has; add only the times it lacks
-        rows = _merge(_file_rows(path), rows)
+    rows: Iterator[tuple[datetime, list[str], bool]] = ((t, row, True) for t, row in _chain(first, new_rows))
+    keep: Path | None = None  # a file whose bytes the new one starts with
+    header = True
+    if path.exists():
+        last = _last_time(path)
+        if last is None or first[0] > last:  # the usual case, a day more: a gzip member appended
+            keep, header = path, False
+        else:  # rows the file may have (a crash after the rename, a late import): merged, each time once
+            rows = _merge(_file_rows(path), (r[:2] for r in rows))
     added = 0
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         with open(tmp, "wb") as raw:
+            if keep is not None:
+                with keep.open("rb") as src:
+                    shutil.copyfileobj(src, raw, 1 << 20)
             gz = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)  # closing it leaves `raw` open for the fsync
             with io.TextIOWrapper(gz, encoding="utf-8", newline="") as text:
                 writer = csv.writer(text, lineterminator="\n")
-                writer.writerow(CSV_COLUMNS)
-                for n, (_, row, new) in enumerate(_flagged(rows, old), 1):
+                if header:
+                    writer.writerow(CSV_COLUMNS)
+                for n, (_, row, new) in enumerate(rows, 1):
                     writer.writerow(row)
                     added += new
                     if n % CHECK_EVERY == 0 and stop():
@@ -177,6 +190,18 @@ def _write_month(store: Store, meter: str, start: datetime, end: datetime, path:
     return counts
 
 
+def _last_time(path: Path) -> datetime | None:
+    """The time of the file's last row (None: only the header); the file is in time order."""
+    tail = b""
+    with gzip.open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            tail = (tail + chunk)[-8192:]
+    line = tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    if line.startswith(b"timestamp,"):
+        return None
+    return datetime.fromisoformat(line.split(b",", 1)[0].decode())
+
+
 def _chain(first: tuple[datetime, list[str]], rest: Iterator[tuple[datetime, list[str]]]):  # type: ignore[no-untyped-def]
     yield first
     yield from rest
@@ -191,15 +216,6 @@ def _merge(old: Iterator[tuple[datetime, list[str]]], new: Iterator[tuple[dateti
             continue
         last = t
         yield t, row, source == 1
-
-
-def _flagged(rows, old: bool):  # type: ignore[no-untyped-def]
-    """(time, row, is it new to the file)."""
-    if old:
-        yield from rows
-    else:
-        for t, row in rows:
-            yield t, row, True
 
 
 def _fsync_dir(folder: Path) -> None:
