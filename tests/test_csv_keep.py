@@ -78,11 +78,11 @@ def test_config_keys_name_file_key_and_fix(tmp_path, patch, key, words):
     assert hits and str(p) in hits[0] and words in hits[0] and "(fix: " in hits[0], err.value.problems
 
 
-def test_defaults_compress_keep_a_year_and_archive(tmp_path):
+def test_defaults_compress_keep_90_days_and_archive(tmp_path):
     p = tmp_path / "wattlog.toml"
     p.write_text('[[meters]]\nname = "office"\nurl = "tcp://h/1"\n')
     cfg = load_config(p)
-    assert cfg.outputs["csv"].keep == CsvKeep(365, True)
+    assert cfg.outputs["csv"].keep == CsvKeep(90, True)
     assert cfg.archive_dir == tmp_path / "data" / "archive"
 
 
@@ -106,3 +106,15 @@ def test_the_disk_warning_comes_once_per_episode_with_what_uses_it(small_fs, cap
     filler.write_bytes(b"\0" * 1_300_000)  # a new episode: a new warning
     assert watch.check()
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 2
+
+
+def test_the_terminal_summary_shows_the_warning():
+    from rich.console import Console
+
+    from wattlog.live import LiveState
+    from wattlog.service.terminal import summary_table
+
+    console = Console(record=True, width=200)
+    console.print(summary_table("plant", LiveState(KL, 60), {}, {"office": "Office"}, 10.0,
+                                warning="the disk holding /data is 85 % full [x]"))
+    assert "the disk holding /data is 85 % full [x]" in console.export_text()

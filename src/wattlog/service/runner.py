@@ -187,9 +187,12 @@ class Service:
                 log.debug("spool: %d delivered readings removed", n)
             except Exception as exc:  # noqa: BLE001
                 log.error("spool maintenance failed: %s", exc)
+            main = True
             for s in self.sinks:
-                if isinstance(s, DatabaseSink):  # archived first, unless [archive] enabled = false
-                    await s.prune(self.cfg.raw_retention_days, self.cfg.archive_dir, self.stop.is_set)
+                if isinstance(s, DatabaseSink):  # the main one archives first ([archive]); the others only prune
+                    await s.prune(self.cfg.raw_retention_days, self.cfg.archive_dir if main else None,
+                                  self.stop.is_set)
+                    main = False
 
     # -- run ----------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ LEGACY = ["timestamp", "voltage_l12", "voltage_l23", "voltage_l31", "voltage_l1"
 COLUMNS = LEGACY + ["meter", "location"] + [q for q in QUANTITIES if q not in LEGACY] + ["quality"]
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # the proof of concept's; milliseconds are added for sub-second polls
 METER = COLUMNS.index("meter")
-KEEP_DAYS = 365  # gzipped, a year of daily files of 32 meters is ~1.5 GB (README: what fits a 32 GB card)
+KEEP_DAYS = 90  # as the raw retention: older days are in the archive (README: what fits a 32 GB card)
 
 
 def repair_tail(path: Path) -> int:
@@ -208,7 +208,7 @@ def parse_csv(c: Checker, csv_table: Any, cfg: Any) -> CsvConfig | None:
     folder = c.resolve(c.string(csv, "dir", "csv.", str(cfg.data_dir / "csv")))
     keep_days = c.number(csv, "keep_days", "csv.", KEEP_DAYS, 0, 36500)
     if keep_days != int(keep_days):
-        c.fail("csv.keep_days", f"expected whole days, got {keep_days!r}", "e.g. keep_days = 365 (0 keeps every day)")
+        c.fail("csv.keep_days", f"expected whole days, got {keep_days!r}", "e.g. keep_days = 90 (0 keeps every day)")
     keep = CsvKeep(int(keep_days), c.flag(csv, "compress", "csv.", True))
     return CsvConfig(folder, keep) if c.flag(csv, "enabled", "csv.", True) else None
 

@@ -13,8 +13,8 @@ from ..errors import StoreUnavailable
 from ..reading import Reading
 from ..store.engine import TIMEOUT
 from ..validate import Checker
-from .base import Sink, SinkSection
 from .archiving import archive_old
+from .base import Sink, SinkSection
 from .calls import CallThread
 
 log = logging.getLogger("wattlog.sinks")
