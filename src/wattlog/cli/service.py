@@ -269,6 +269,8 @@ def check(config_path: str) -> None:
     for db in cfg.databases:
         click.echo(f"  database {db.name}: {db.shown}")
     click.echo(f"  csv: {cfg.csv_dir or 'off'}; mqtt: {cfg.mqtt.host + ':' + str(cfg.mqtt.port) if cfg.mqtt else 'off'}")
+    click.echo(f"  raw readings: {cfg.raw_retention_days:g} days, then "
+               + (f"archived to {cfg.archive_dir}" if cfg.archive_dir else "deleted ([archive] enabled = false)"))
     if cfg.alarms.rules or cfg.alarms.channels:  # issue 13
         click.echo(f"  alarms: {len(cfg.alarms.rules)} rule(s); channels: "
                    f"{', '.join(f'{c.name} ({c.type})' for c in cfg.alarms.channels) or 'none'}")
