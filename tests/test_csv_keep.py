@@ -57,9 +57,11 @@ def test_a_crash_between_rename_and_unlink_doubles_nothing(tmp_path):
     plain = tmp_path / name(1)
     plain.write_text("timestamp,x\n1,2\n3,4\n")
     (tmp_path / (name(1) + ".gz")).write_bytes(gzip.compress(plain.read_bytes()))  # renamed, not yet unlinked
+    (tmp_path / f".{name(2)}.gz.tmp").write_bytes(b"\x1f\x8b")  # a compress cut short the day before
     compress(plain)
     assert lines(tmp_path / (name(1) + ".gz")) == ["timestamp,x", "1,2", "3,4"]
     assert tidy(tmp_path, "wattlog", TODAY, CsvKeep(0, True)) == (0, 0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name(1) + ".gz"]
 
 
 @pytest.mark.parametrize("patch, key, words", [

@@ -35,6 +35,9 @@ def tidy(folder: Path, prefix: str, today: date, keep: CsvKeep) -> tuple[int, in
         return 0, 0
     oldest = today - timedelta(days=keep.keep_days) if keep.keep_days else None
     for path in sorted(folder.iterdir()):
+        if path.name.startswith(f".{prefix}_") and path.name.endswith(".csv.gz.tmp"):
+            path.unlink(missing_ok=True)  # a compress() a crash cut short: the plain file is still there
+            continue
         m = NAME.match(path.name)
         if not m or m["prefix"] != prefix:
             continue  # not one of ours: never touched

@@ -72,6 +72,8 @@ def archive(store: Store, folder: Path, before: datetime, stop: Callable[[], boo
     site_dir = folder / store.site
     site_dir.mkdir(parents=True, exist_ok=True)
     with _locked(folder):
+        for tmp in site_dir.glob(f".*{SUFFIX}.tmp"):  # left by a crash mid-write (we hold the lock)
+            tmp.unlink(missing_ok=True)
         with store._tx() as conn:
             meters = [(m.id, m.name, conn.execute(st.oldest(), {"m": m.id}).scalar())
                       for m in store._meters(conn).values()]
