@@ -33,7 +33,7 @@ def main(verbose: int) -> None:
 def _register() -> None:
     from .alarms import alarms, events
     from .bill import bill
-    from .data import export, import_csv, rollups
+    from .data import archive, export, import_csv, rollups
     from .devices import read, scan, sim
     from .documents import monthly, workbook
     from .plc import plc
@@ -42,7 +42,7 @@ def _register() -> None:
     from .tariffs import tariffs
     from .web import web, web_password
 
-    for command in (read, scan, sim, run, demo, init, check, export, import_csv, rollups, report, workbook, monthly,
+    for command in (read, scan, sim, run, demo, init, check, export, import_csv, archive, rollups, report, workbook, monthly,
                     tariffs, bill, events, alarms, plc, web, web_password):
         main.add_command(command)
 

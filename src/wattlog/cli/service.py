@@ -78,7 +78,7 @@ def _run_service(cfg, duration: float | None, web=None) -> None:  # type: ignore
 
     def show(svc: Service) -> None:
         console.print(summary_table(cfg.site, svc.live, svc.statuses, {m.name: m.location for m in cfg.meters},
-                                    cfg.poll, svc.paused))
+                                    cfg.poll, svc.paused, warning=svc.disk.warning))
 
     async def main_task() -> None:
         svc = Service(cfg, summary=show)
@@ -273,6 +273,8 @@ def check(config_path: str) -> None:
     for db in cfg.databases:
         click.echo(f"  database {db.name}: {db.shown}")
     click.echo(f"  csv: {cfg.csv_dir or 'off'}; mqtt: {cfg.mqtt.host + ':' + str(cfg.mqtt.port) if cfg.mqtt else 'off'}")
+    click.echo(f"  raw readings: {cfg.raw_retention_days:g} days, then "
+               + (f"archived to {cfg.archive_dir}" if cfg.archive_dir else "deleted ([archive] enabled = false)"))
     if cfg.alarms.rules or cfg.alarms.channels:  # issue 13
         click.echo(f"  alarms: {len(cfg.alarms.rules)} rule(s); channels: "
                    f"{', '.join(f'{c.name} ({c.type})' for c in cfg.alarms.channels) or 'none'}")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ..errors import StoreUnavailable
 from ..reading import Reading
 from ..store.engine import TIMEOUT
 from ..validate import Checker
+from .archiving import archive_old
 from .base import Sink, SinkSection
 from .calls import CallThread
 
@@ -94,8 +97,13 @@ class DatabaseSink(Sink):
         if not store.refresh_pending(REFRESH_BUDGET):
             log.info("%s: rollups of the backlog partly recomputed; the rest with the next batches", self.name)
 
-    async def prune(self, raw_days: float) -> None:
-        """Delete raw readings older than raw_days (rollups stay); quietly skipped while down."""
+    async def prune(self, raw_days: float, archive: Path | None = None, stop: Callable[[], bool] = lambda: False) -> None:
+        """Delete raw readings older than raw_days (rollups stay); quietly skipped while down.
+        With `archive` (a folder), they go to its monthly files first (store/archive.py)."""
+        if archive is not None:
+            await archive_old(self, raw_days, archive, stop)
+            return
+
         def work() -> None:
             if self.store is not None:
                 n = self.store.prune(raw_days)
