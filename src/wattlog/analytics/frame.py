@@ -53,8 +53,10 @@ def reconcile(integrated: float | None, counter: float | None, settings: ReportS
     its ±1 kWh resolution (min_counter_kwh, default 500 kWh: ±0.2 %) and agrees within the tolerance;
     otherwise keep integrated power and say why. A smaller delta is compared, never applied: at 50 kWh
     a day its ±1 kWh reshaped every quarter by up to ±2 % (a constant 2.1 kW read 2.125 kW maximum
-    demand). `net` = last − first counter value of the day: below the sum of its increases, the counter
-    went backwards (a reset or a new meter): flagged, the integrated figure kept."""
+    demand). `net` = the counter's last value of the day − its value before the day's first increase
+    (the previous day's last reading, as the rollup credits the step across midnight to this day):
+    below the sum of its increases, the counter went backwards (a reset or a new meter): flagged,
+    the integrated figure kept."""
     if counter is None:
         return 1.0, NO_COUNTER
     if net is not None and net < counter - 0.5:
@@ -250,7 +252,8 @@ def load(store: Store, start: date, end: date, settings: ReportSettings, meters:
         raise NoData(*_no_data(start, end, {m: extent[m] for m in wanted if m in extent}, settings, meters))
     site_last = max(e[1] for e in extent.values())
     rows: dict[tuple[str, date], dict[str, Any]] = {}
-    for r in store.packed_days(start=lo, end=hi, columns=DAY_COLUMNS):
+    before = day_grid(tz, start - timedelta(days=1))  # its last counter reading: the base of the first day's
+    for r in store.packed_days(start=before.start, end=hi, columns=DAY_COLUMNS):
         if r["meter"] in live:
             start_ = r["start"] if r["start"].tzinfo is tz else r["start"].astimezone(tz)
             if start_.time() != grids[0].start.time() and start_ != day_grid(tz, start_.date()).start:
@@ -260,20 +263,29 @@ def load(store: Store, start: date, end: date, settings: ReportSettings, meters:
             rows[(r["meter"], start_.date())] = r
     out: dict[str, list[MeterDay]] = {}
     for m, (first, _) in live.items():
-        out[m] = [_meter_day(m, info[m], g, rows.get((m, g.day)), first, site_last, settings)
+        out[m] = [_meter_day(m, info[m], g, rows.get((m, g.day)), first, site_last, settings,
+                             _last_counter(rows.get((m, g.day - timedelta(days=1)))))
                   for g in grids if g.end > first and g.start < site_last]
     return Frame(settings, start, end, {m: info[m] for m in wanted}, out, extent)
 
 
+def _last_counter(row: dict[str, Any] | None) -> float | None:
+    return row.get("counter_last") if row else None
+
+
 def _meter_day(meter: str, location: str, grid: DayGrid, row: dict[str, Any] | None, first: datetime,
-               last: datetime, settings: ReportSettings) -> MeterDay:
+               last: datetime, settings: ReportSettings, before: float | None = None) -> MeterDay:
+    """`before`: the counter's last value on the previous day (None: no reading that day)."""
     n = grid.n
     present: list[bool] | None = None
     if first > grid.start or last < grid.end:
         present = [first <= t < last for t in grid.starts()]
     integrated, counter = (row["energy_kwh"], row["counter_kwh"]) if row else (None, None)
     first_c, last_c = (row.get("counter_first"), row.get("counter_last")) if row else (None, None)
-    net = last_c - first_c if first_c is not None and last_c is not None else None
+    # counter_kwh includes the step from the previous day's last reading when it is within the gap;
+    # without that step (a gap across midnight) the net from there is larger still: never a false reset.
+    base = before if before is not None else first_c
+    net = last_c - base if base is not None and last_c is not None else None
     factor, status = reconcile(integrated, counter, settings, net)
     check = DayCheck(meter, grid.day, integrated, counter, factor, status)
     q = row["quarters"] if row else None
