@@ -20,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 
