@@ -4,7 +4,8 @@
     .venv/bin/python bench/report_commands.py --db /tmp/r.db           # 32 meters x 2025 (built if missing)
     .venv/bin/python bench/report_commands.py --quick --db /tmp/q.db   # 8 meters x January-February 2025
 
-The database is bench/reports.py's (the same --db file is reused by both). Each command is run as a
+The database is bench/reports.py's (the same --db file is reused by both); reports open it by --db,
+the cost report by a site config with its tariffs (--config). Each command is run as a
 child process `wattlog report NAME --format F` with its output to a file (a pipe or file: what a
 person gets with `> file` or `| less`); wall time is the median of --repeat runs, memory the largest
 max RSS of the child (os.wait4). Baselines measured in the same run: `python -c pass` and
@@ -29,7 +30,24 @@ import reports as bench_db  # noqa: E402 (bench/reports.py builds the database)
 WATTLOG = str(Path(sys.executable).with_name("wattlog"))
 GOAL_S, GOAL_MB, HELP_S = 2.0, 200.0, 0.3
 FORMATS = ("table", "csv", "json")
-OPTIONS = {"cost": ["--tariff", "my-tnb-c2-2014", "--what-if", "my-tnb-c1-2014"]}
+# The cost report needs the site's tariffs: a site config with TNB's C2 (2014) and, from July 2025, MV ToU.
+SITE = """[site]
+name = "bench"
+timezone = "{tz}"
+[[meters]]
+name = "main"
+url = "tcp://127.0.0.1:5020/1"
+[[databases]]
+url = "sqlite:///{db}"
+[reports]
+main_meter = "main"
+[[tariff.periods]]
+from = 2014-01-01
+name = "my-tnb-c2-2014"
+[[tariff.periods]]
+from = 2025-07-01
+name = "my-tnb-mv-tou-2025"
+"""
 
 
 # The command is started by a small launcher (python -S, ~10 MB): a child's max RSS counts the memory
@@ -79,8 +97,10 @@ def main() -> int:
           f"{platform.python_version()}, {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs")
     bench_db.build(db, n_meters, n_raw10, start, end)
     out = Path(tmp.name) / "out"
-    base = ["--db", f"sqlite:///{db}", "--tz", bench_db.TZ, "--main-meter", "main",
-            "--from", start.isoformat(), "--to", end.isoformat()]
+    site = Path(tmp.name) / "site.toml"
+    site.write_text(SITE.format(tz=bench_db.TZ, db=db.resolve()), encoding="utf-8")
+    span = ["--from", start.isoformat(), "--to", end.isoformat()]
+    by_db = ["--db", f"sqlite:///{db}", "--tz", bench_db.TZ, "--main-meter", "main", *span]
     from wattlog.reports.registry import REPORTS
 
     names = args.only.split(",") if args.only else list(REPORTS)
@@ -95,7 +115,8 @@ def main() -> int:
     failed = [] if hlp <= HELP_S else [f"wattlog --help {hlp:.3f} s"]
     for name in names:
         for fmt in FORMATS:
-            argv = [WATTLOG, "report", name, *base, *OPTIONS.get(name, []), "--format", fmt]
+            where = ["--config", str(site), *span] if name == "cost" else by_db
+            argv = [WATTLOG, "report", name, *where, "--format", fmt]
             med, lo, hi, cpu, mb, size = measure(argv, out, args.repeat)
             ok = med <= GOAL_S and mb <= GOAL_MB
             if not ok:

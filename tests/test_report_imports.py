@@ -42,3 +42,10 @@ def test_a_report_on_a_current_database_does_not_import_alembic(tmp_path):
     loaded = set(json.loads(done.stdout.splitlines()[-1]))
     assert "sqlalchemy" in loaded and "wattlog" in loaded  # the probe did run a report
     assert not loaded & set(HEAVY), f"imported: {loaded & set(HEAVY)}"
+
+
+def test_a_shipped_tariff_by_name_is_its_file_and_the_same_as_from_the_full_list():
+    from wattlog.tariffs.load import list_tariffs, load_tariff
+
+    for t in list_tariffs():  # load_tariff reads only the file named after the id
+        assert load_tariff(t.id) == t

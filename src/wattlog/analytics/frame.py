@@ -93,11 +93,15 @@ class MeterDay:
 
     @property
     def kwh(self) -> list[float]:
-        """Reconciled kWh per quarter; 0.0 where unknown (see gap). Read-only (may be shared)."""
-        if self._kwh is None:
-            e = self.row["quarters"]["energy_kwh"]  # type: ignore[index]
-            f = self.check.factor
-            self._kwh = e if f == 1.0 else [v * f for v in e]
+        """Reconciled kWh per quarter; 0.0 where unknown (see gap). Read-only (may be shared).
+        An unscaled day's list is unpacked each time it is asked, not kept: a year of them is 36 MB."""
+        if self._kwh is not None:
+            return self._kwh
+        e = self.row["quarters"]["energy_kwh"]  # type: ignore[index]
+        f = self.check.factor
+        if f == 1.0:
+            return e
+        self._kwh = [v * f for v in e]
         return self._kwh
 
     @property
