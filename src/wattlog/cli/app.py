@@ -21,7 +21,7 @@ def _setup_logging(verbose: int) -> None:
 COMMANDS = {"read": ("devices", "read"), "scan": ("devices", "scan"), "sim": ("devices", "sim"),
             "run": ("service", "run"), "demo": ("service", "demo"), "init": ("service", "init"),
             "check": ("service", "check"), "export": ("data", "export"), "import-csv": ("data", "import_csv"),
-            "rollups": ("data", "rollups"), "report": ("report", "report"), "workbook": ("documents", "workbook"),
+            "archive": ("data", "archive"), "rollups": ("data", "rollups"), "report": ("report", "report"), "workbook": ("documents", "workbook"),
             "monthly": ("documents", "monthly"), "tariffs": ("tariffs", "tariffs"), "bill": ("bill", "bill"),
             "events": ("alarms", "events"), "alarms": ("alarms", "alarms"), "plc": ("plc", "plc"),
             "web": ("web", "web"), "web-password": ("web", "web_password")}
