@@ -209,7 +209,8 @@ def measure(buses: int, meters: int, warmup: float, window: float, profile: bool
             res["profile_file"] = tmp / "pyspy.txt"
             spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking",
                                     "--full-filenames", "--format", "raw", "-r", "50", "-d", str(int(slots * POLL)),
-                                    "-o", str(res["profile_file"]), "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                    "-o", str(res["profile_file"]), "-p", str(pid)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         run.sleep_sampling(slots * POLL)
         t1, c1, w1, j1 = time.time(), cpu_seconds(pid), write_bytes(pid), machine_jiffies()
         s1 = [cpu_seconds(p.pid) or 0.0 for p in run.sims]
