@@ -13,7 +13,8 @@ separate hardware):
   - odd buses (1, 3, 5, 7): a Modbus TCP gateway, `wattlog sim --tcp 127.0.0.1:PORT --unit ...`, not paced
     (meters on Ethernet or a fast gateway: the whole cycle is a burst at the start of each 10 s slot);
   - the service: `wattlog run --config SITE.toml` with every meter of every bus and every default (poll 10 s,
-    SQLite in the data folder, CSV every 5 min, log file); stdout (the summary table) to /dev/null.
+    SQLite in the data folder, CSV every 5 min, log file, the dashboard, here on a free port, the summary
+    table every 2 min: to /dev/null).
 Measured over a window aligned to 10 s slots, after the warm-up: the service's utime+stime
 (/proc/PID/stat), its largest VmRSS (every second from start to stop), its write_bytes (/proc/PID/io),
 the simulators' CPU and the whole machine's busy share (/proc/stat: the other engineers' load too).
@@ -82,8 +83,8 @@ def machine_jiffies() -> tuple[int, int]:
 class Run:
     """One bus count: simulators, the service, the measured window."""
 
-    def __init__(self, buses: int, meters: int, tmp: Path) -> None:
-        self.buses, self.meters, self.tmp = buses, meters, tmp
+    def __init__(self, buses: int, meters: int, tmp: Path, summary: str = "") -> None:
+        self.buses, self.meters, self.tmp, self.summary = buses, meters, tmp, summary
         self.data = tmp / "data"
         self.sims: list[subprocess.Popen] = []
         self.svc: subprocess.Popen | None = None
@@ -111,7 +112,10 @@ class Run:
                 raise RuntimeError(f"simulator {i} did not start; see {self.tmp}/sim{i}.log")
 
     def config(self) -> Path:
-        lines = ["[site]", 'name = "scale"', f'data_dir = "{self.data}"', ""]
+        lines = ["[site]", 'name = "scale"', f'data_dir = "{self.data}"', "",  # the dashboard on, as by default
+                 "[web]", f'listen = "127.0.0.1:{free_port()}"', ""]
+        if self.summary:
+            lines += ["[intervals]", f'summary = "{self.summary}"', ""]
         for i, link in enumerate(self.links):
             for u in range(1, self.meters + 1):
                 url = f"rtu://{link}?unit={u}&parity=N" if kind(i) == "pty" else f"tcp://127.0.0.1:{link}/{u}"
@@ -187,9 +191,9 @@ def stored_in(db: Path, t0: float, t1: float) -> dict[str, list[float]]:
     return out
 
 
-def measure(buses: int, meters: int, warmup: float, window: float, profile: bool = False) -> dict:
+def measure(buses: int, meters: int, warmup: float, window: float, summary: str, profile: bool = False) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"wattlog-bench-scale-{buses}-"))
-    run = Run(buses, meters, tmp)
+    run = Run(buses, meters, tmp, summary)
     res: dict = {"buses": buses, "meters": buses * meters, "tmp": tmp}
     try:
         run.start_sims()
@@ -308,17 +312,20 @@ def main() -> int:
     warmup = args.warmup if args.warmup is not None else (15.0 if args.quick else 60.0)
     window = args.window if args.window is not None else (30.0 if args.quick else 120.0)
     counts = [int(x) for x in args.buses.split(",")]
+    # the terminal table (every 2 min by default) is the service's largest single job on its loop:
+    # a short window gets one too
+    summary = "30s" if window < 120 else ""
     started = time.monotonic()
     print(f"bench/scale.py {' '.join(sys.argv[1:]) or '(full)'}: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"machine: {machine()}")
     print(f"load average at start (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{args.meters} meters per bus, poll {POLL:g} s; buses: even = paced pty (19200 baud RS485 wire time), "
           f"odd = Modbus TCP gateway (not paced); one simulator process per bus; warm-up {warmup:g} s, "
-          f"window {window:g} s")
+          f"window {window:g} s; summary table every {summary or '2m (the default)'}")
     results = []
     for n in counts:
         print(f"\n{n} bus(es) ({', '.join(kind(i) for i in range(n))}) x {args.meters} meters ...", flush=True)
-        r = measure(n, args.meters, warmup, window)
+        r = measure(n, args.meters, warmup, window, summary)
         results.append(r)
         print(f"  {r['readings']} readings of {r['expected']} expected in {r['slots']} slots; missed cycles (log) "
               f"{r['missed_log']}; service exit {r['code']}; last read of a slot started at "
@@ -363,7 +370,7 @@ def main() -> int:
             passed = passed and ok
     if args.profile:
         print(f"\nprofile: py-spy on the service at {GOAL_BUSES} buses x {args.meters} meters ...", flush=True)
-        r = measure(GOAL_BUSES, args.meters, warmup, window, profile=True)
+        r = measure(GOAL_BUSES, args.meters, warmup, window, summary, profile=True)
         print(f"  (under py-spy: service CPU {r['cpu_pct']:.1f} %, {r['missed_log']} missed)")
         if r["profile_file"].exists():
             for line in top_functions(r["profile_file"]):
