@@ -316,6 +316,8 @@ def main() -> int:
     ap.add_argument("--nice", type=int, default=0,
                     help="run the service and simulators at this nice value, e.g. -10 (root): an investigation of "
                          "whether other work on the machine is the limit; goals are for 0")
+    ap.add_argument("--summary", default=None, metavar="DURATION",
+                    help="the summary table's interval, e.g. 0s for none (investigation) [2m, quick 30s]")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directories")
     args = ap.parse_args()
     warmup = args.warmup if args.warmup is not None else (15.0 if args.quick else 60.0)
@@ -323,7 +325,7 @@ def main() -> int:
     counts = [int(x) for x in args.buses.split(",")]
     # the terminal table (every 2 min by default) is the service's largest single job on its loop:
     # a short window gets one too
-    summary = "30s" if window < 120 else ""
+    summary = args.summary if args.summary is not None else ("30s" if window < 120 else "")
     started = time.monotonic()
     print(f"bench/scale.py {' '.join(sys.argv[1:]) or '(full)'}: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"machine: {machine()}")
