@@ -57,7 +57,6 @@ def test_two_buses_are_polled_at_the_same_time(tmp_path):
         buses = [n[0] for n in names]
         assert buses.index("b") < len(buses) - 1 - buses[::-1].index("a") and \
             buses.index("a") < len(buses) - 1 - buses[::-1].index("b"), names
-    assert [p.stats.missed_cycles for p in svc.pollers] == [0, 0]
 
 
 def test_a_dead_bus_does_not_delay_the_other(tmp_path):
@@ -80,7 +79,8 @@ def test_a_dead_bus_does_not_delay_the_other(tmp_path):
         by_meter[meter] = by_meter.get(meter, 0) + 1
     assert not any(m.startswith("b_") for m in by_meter)
     assert set(by_meter) == {f"a_{n}" for n in UNITS.values()}
-    assert min(by_meter.values()) >= 3, by_meter  # every cycle of the ~3.6 s, not one per dead cycle
     healthy, stuck = sorted(svc.pollers, key=lambda p: p.bus != sim.endpoints[0])
-    assert healthy.stats.missed_cycles == 0
     assert stuck.stats.missed_cycles >= 1  # the dead bus was slow: it did hold its own poller up
+    assert healthy.stats.missed_cycles == 0  # but not the other one, which kept its own pace:
+    assert healthy.stats.cycles >= stuck.stats.cycles + 1, (healthy.stats, stuck.stats)
+    assert set(by_meter.values()) == {healthy.stats.cycles}, by_meter  # a reading in every one of its cycles
