@@ -10,6 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from wattlog.cli import main
+from wattlog.cli.app import all_commands
 
 OUT = Path(__file__).with_name("cli.md")
 
@@ -17,7 +18,7 @@ OUT = Path(__file__).with_name("cli.md")
 def render() -> str:
     runner = CliRunner()
     parts = ["# wattlog command line\n\nGenerated from `--help` by `docs/gen_cli.py`; do not edit by hand.\n"]
-    for args in [[]] + [[name] for name in sorted(main.commands)]:
+    for args in [[]] + [[name] for name in sorted(all_commands())]:
         result = runner.invoke(main, [*args, "--help"], prog_name="wattlog", terminal_width=100)
         title = "wattlog " + " ".join(args) if args else "wattlog"
         parts.append(f"## {title}\n\n```\n{result.output.rstrip()}\n```\n")

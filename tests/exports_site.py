@@ -54,9 +54,9 @@ def site_config(tmp: Path, url: str, tariff: str | None = "my-tnb-lv-tou-2025") 
 
 def run(command: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """`wattlog COMMAND ...` in a subprocess (through wattlog.cli once the command is registered there)."""
-    from wattlog.cli import main
+    from wattlog.cli.app import all_commands
 
-    if command in main.commands:
+    if command in all_commands():
         argv = [sys.executable, "-m", "wattlog.cli", command, *args]
     else:
         code = (f"from wattlog.commands.export_report import {command}; "

@@ -47,7 +47,7 @@ def test_cli_reports_an_ipv6_typo_in_one_line_with_exit_2(tmp_path):
     config = tmp_path / "wattlog.toml"
     config.write_text('[site]\nname = "t"\ndata_dir = "data"\n[[meters]]\nname = "office"\n'
                       'url = "tcp://fe80::1:502/1"\n')
-    r = subprocess.run([sys.executable, "-m", "wattlog.cli", "run", "--config", str(config)],
+    r = subprocess.run([sys.executable, "-m", "wattlog.cli", "run", "--no-web", "--config", str(config)],
                        capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.count("\n") == 1 and "meters[0].url" in r.stderr and "square brackets" in r.stderr

@@ -142,3 +142,34 @@ def test_location_rollups_combine_the_meters_at_query_time(tmp_path):
     assert {r["meter"]: r["kwh"] for r in per_meter} == pytest.approx({"ac1": 8.0, "ac2": 6.0})
     assert set(ROLLUP_COLUMNS) <= set(per_meter[0])
     store.close()
+
+
+def test_only_the_newest_day_is_stored_unpacked_and_is_packed_when_the_next_day_begins(tmp_path):
+    """Issue 14: the newest day's 6.5 KB of arrays were rewritten with every write (most of the SD card's
+    wear); it is stored without them and packed when a later day begins, in the order readings come."""
+    store = make_store(f"sqlite:///{tmp_path / 'a.db'}")
+    readings = series("m", local(D, 22), local(D + timedelta(days=2), 1), load_power, step=60, counter0=1000.5)
+
+    def stored_packed() -> dict[date, bool]:
+        with store.engine.connect() as conn:
+            rows = conn.execute(text("SELECT start, quarters IS NOT NULL FROM rollup_1d ORDER BY start")).all()
+        return {(datetime.fromisoformat(str(s)) + timedelta(hours=8)).date(): bool(p) for s, p in rows}
+
+    first_day = [r for r in readings if r.timestamp < local(D + timedelta(days=1))]
+    for i in range(0, len(first_day), 20):  # as the service writes: a little at a time, in time order
+        store.write(first_day[i:i + 20])
+    assert stored_packed() == {D: False}
+    rest = readings[len(first_day):]
+    store.write(rest[:5])  # the next day begins
+    assert stored_packed() == {D: True, D + timedelta(days=1): False}
+    store.write(rest[5:])
+    assert stored_packed() == {D: True, D + timedelta(days=1): True, D + timedelta(days=2): False}
+    d4 = D + timedelta(days=4)  # the meter was off for more than a day: this write does not touch D + 2
+    store.write(series("m", local(d4, 0), local(d4, 2), load_power, step=60, counter0=2000.5))
+    want = {D: True, D + timedelta(days=1): True, D + timedelta(days=2): True, d4: False}
+    assert stored_packed() == want
+    incremental = [(p["start"], p["quarters"]._data.tobytes()) for p in store.packed_days()]
+    store.rebuild_rollups()
+    assert stored_packed() == want
+    assert [(p["start"], p["quarters"]._data.tobytes()) for p in store.packed_days()] == incremental
+    store.close()

@@ -11,12 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from wattlog.cli import main
+from wattlog.cli.app import all_commands
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs"))
 
 
-@pytest.mark.parametrize("name", sorted(main.commands))
+@pytest.mark.parametrize("name", sorted(all_commands()))
 def test_every_command_has_help_with_an_example(name):
     result = CliRunner().invoke(main, [name, "--help"], terminal_width=100)
     assert result.exit_code == 0

@@ -52,6 +52,16 @@ def test_a_good_config_and_its_defaults(tmp_path):
     assert cfg.databases[0].url == f"sqlite:///{tmp_path}/data/wattlog.db"
     assert cfg.csv_dir == tmp_path / "data" / "csv"
     assert cfg.mqtt is None and cfg.raw_retention_days == 90
+    # SD-card wear (issue 14): the spool is fsynced every 5 s, SQLite written once a minute
+    assert cfg.spool_flush == 5.0 and cfg.databases[0].every == 60.0
+
+
+def test_server_databases_take_readings_as_they_come_and_every_is_settable(tmp_path):
+    cfg = load_config(write(tmp_path, GOOD + '[spool]\nflush = "1s"\n[[databases]]\nurl = "postgresql://u@h/db"\n'
+                                             '[[databases]]\nurl = "sqlite:///x.db"\nevery = "0s"\n'
+                                             '[[databases]]\nurl = "sqlite:///y.db"\nevery = "5m"\n'))
+    assert cfg.spool_flush == 1.0
+    assert [d.every for d in cfg.databases] == [0.0, 0.0, 300.0]
 
 
 @pytest.mark.parametrize("patch, key, words", [
@@ -77,6 +87,8 @@ def test_a_good_config_and_its_defaults(tmp_path):
     ('[mqtt]\nport = 1883\n', "mqtt.host", "enabled = false"),
     ('[mqtt]\nhost = "h"\nport = 99999\n', "mqtt.port", "1 to 65535"),
     ('[log]\nlevel = "loud"\n', "log.level", "debug, info"),
+    ('[spool]\nflush = "2h"\n', "spool.flush", "0.1 s to 60 s"),
+    ('[[databases]]\nurl = "sqlite:///x.db"\nevery = "often"\n', "databases[0].every", '"10s"'),
     ('[buses."rtu:///dev/ttyUSB9"]\nsilence_ms = 5\n', 'buses."rtu:///dev/ttyUSB9"', "no meter is on this bus"),
     ('[buses."rtu:///dev/ttyUSB0"]\nsilence = 5\n', 'buses."rtu:///dev/ttyUSB0".silence', "silence_ms"),
 ])

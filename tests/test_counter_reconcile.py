@@ -66,3 +66,18 @@ def test_a_large_day_is_still_scaled_to_its_counter(tmp_path):
     [check] = load(s, D, D + timedelta(days=1), KL).checks()
     assert check.status == SCALED and abs(check.counter_kwh - 600.0) <= 1
     s.close()
+
+
+@pytest.mark.parametrize("first_day", [D, D + timedelta(days=1)], ids=["both days", "second day alone"])
+def test_a_counter_tick_across_midnight_is_not_a_reset(tmp_path, first_day):
+    # 25 kW from 1000.2 kWh: 23:59 reads 1599 (1599.78), midnight 1600 (1600.2). The day rollup credits that
+    # tick to the second day (the bucket of the later reading): its counter_kwh is 600 while its own
+    # first-to-last is 1600 -> 2199 = 599, which the reset check took for a counter going backwards.
+    s = make_store(f"sqlite:///{tmp_path / 'w.db'}")
+    s.ensure_meter("m", location="m")
+    write(s, series("m", local(D), local(D + timedelta(days=2)), lambda t: 25000.0, step=60.0, counter0=1000.2))
+    second = load(s, first_day, D + timedelta(days=2), KL).meter_days["m"][-1]
+    assert second.grid.day == D + timedelta(days=1) and second.check.counter_kwh == 600.0
+    assert second.check.status == SCALED  # the previous day's last reading is read even outside the range
+    assert second.total == pytest.approx(600.0, abs=1e-6)
+    s.close()

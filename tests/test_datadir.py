@@ -43,10 +43,10 @@ def wait_started(log: Path) -> None:
 
 
 def test_a_second_service_on_the_same_data_dir_exits_2_naming_the_first(config):
-    first = wattlog("run", "--config", str(config), wait=False)
+    first = wattlog("run", "--no-web", "--config", str(config), wait=False)
     try:
         wait_started(config.parent / "data" / "wattlog.log")
-        code, _, err = wattlog("run", "--config", str(config), "--duration", "5")
+        code, _, err = wattlog("run", "--no-web", "--config", str(config), "--duration", "5")
         assert code == 2, err
         lines = err.strip().splitlines()
         assert len(lines) == 1 and f"pid {first.pid}" in lines[0] and "Traceback" not in err, err
@@ -55,16 +55,16 @@ def test_a_second_service_on_the_same_data_dir_exits_2_naming_the_first(config):
         first.send_signal(signal.SIGTERM)
         assert first.wait(20) == 0
     # after a kill -9 the kernel drops the lock: a restart is never blocked by a stale lock file
-    proc = wattlog("run", "--config", str(config), wait=False)
+    proc = wattlog("run", "--no-web", "--config", str(config), wait=False)
     wait_started(config.parent / "data" / "wattlog.log")
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
-    code, _, err = wattlog("run", "--config", str(config), "--duration", "1.5")
+    code, _, err = wattlog("run", "--no-web", "--config", str(config), "--duration", "1.5")
     assert code == 0, err
 
 
 def test_files_are_private_whatever_the_umask(config):
-    code, _, err = wattlog("run", "--config", str(config), "--duration", "2", umask=0o000)
+    code, _, err = wattlog("run", "--no-web", "--config", str(config), "--duration", "2", umask=0o000)
     assert code == 0, err
     data = config.parent / "data"
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in [data, *data.rglob("*")]}
@@ -76,7 +76,7 @@ def test_files_are_private_whatever_the_umask(config):
 
 def test_data_dir_pointing_at_a_file(config):
     (config.parent / "data").write_text("not a folder")
-    code, _, err = wattlog("run", "--config", str(config), "--duration", "1")
+    code, _, err = wattlog("run", "--no-web", "--config", str(config), "--duration", "1")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "is a file, not a directory" in err, err
     code, _, err = wattlog("check", "--config", str(config))
     assert code != 0 and "is a file, not a directory" in err and "Traceback" not in err, err
@@ -88,7 +88,7 @@ def test_an_unwritable_data_dir_is_said_by_check_and_run(config, small_fs):
     data.mkdir()
     subprocess.run(["mount", "-o", "remount,ro", str(small_fs.path)], check=True)
     config.write_text(config.read_text().replace('data_dir = "data"', f'data_dir = "{data}"'))
-    for args, expect in ((["check"], 1), (["run", "--duration", "1"], 2)):
+    for args, expect in ((["check"], 1), (["run", "--no-web", "--duration", "1"], 2)):
         code, _, err = wattlog(*args, "--config", str(config))
         assert code == expect, (args, err)
         assert "not writable" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err

@@ -27,7 +27,7 @@ def test_a_port_that_rejects_its_settings_is_one_line_under_read_and_logged_unde
         config = tmp_path / "w.toml"
         config.write_text(f'[site]\nname = "t"\ndata_dir = "{tmp_path}/data"\n\n[intervals]\npoll = "2s"\n\n[[meters]]\nname = "office"\n'
                           f'url = "rtu://{name}?unit=1&timeout=0.3"\n\n[[databases]]\nurl = "sqlite:///{tmp_path}/w.db"\n')
-        p = subprocess.Popen([sys.executable, "-m", "wattlog.cli", "run", "--config", str(config)],
+        p = subprocess.Popen([sys.executable, "-m", "wattlog.cli", "run", "--no-web", "--config", str(config)],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         time.sleep(6)
         p.send_signal(signal.SIGINT)

@@ -55,7 +55,7 @@ def test_a_frozen_postgresql_is_reported_and_sigterm_is_honoured(simulator, pg_c
     config.write_text(f'[site]\nname = "t"\ndata_dir = "data"\n[intervals]\npoll = "0.3s"\nsummary = 0\n'
                       f'[[databases]]\nurl = "{pg_cluster.url}"\ntimeout = "2s"\n[csv]\nenabled = false\n{meters}')
     log = tmp_path / "data" / "wattlog.log"
-    proc = subprocess.Popen([sys.executable, "-m", "wattlog.cli", "run", "--config", str(config)],
+    proc = subprocess.Popen([sys.executable, "-m", "wattlog.cli", "run", "--no-web", "--config", str(config)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     frozen: list[int] = []
     try:

@@ -24,6 +24,8 @@ def _scrape(tmp_path) -> tuple[dict, Service, dict]:
         meters.append({"name": "store", "url": f"{base}/9?timeout=0.2", "location": "Store"})
         cfg = parse_config({"site": {"name": "t", "data_dir": str(tmp_path / "data")},
                             "intervals": {"poll": "0.3s", "summary": 0}, "meters": meters,
+                            "spool": {"flush": "0.3s"},  # the sinks' counters must move within the scrape's 2.5 s
+                            "databases": [{"url": f"sqlite:///{tmp_path / 'data' / 'wattlog.db'}", "every": "0s"}],
                             "log": {"file": str(tmp_path / "log")}}, "")
         svc = Service(cfg)
         out: dict = {}

@@ -81,7 +81,7 @@ def test_run_with_mqtts_url_and_client_certificate(tls_broker, tmp_path):
                         f'[mqtt]\nhost = "192.0.2.1"\nca_file = "{d}/ca.pem"\ncert_file = "{d}/client.pem"\n'
                         f'key_file = "{d}/client.key"\nhomeassistant = false\n')
         # --mqtt replaces the file's (unreachable) host; the certificates stay
-        proc = subprocess.run([sys.executable, "-m", "wattlog.cli", "run", "--config", str(conf), "--duration", "3",
+        proc = subprocess.run([sys.executable, "-m", "wattlog.cli", "run", "--no-web", "--config", str(conf), "--duration", "3",
                                "--mqtt", f"mqtts://127.0.0.1:{tls_broker.port}"],
                               capture_output=True, text=True, timeout=60)
     time.sleep(0.5)

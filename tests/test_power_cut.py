@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import json
 import logging
 import sqlite3
 from pathlib import Path
@@ -13,13 +12,14 @@ from pathlib import Path
 from test_service import UNITS, run_for, simulator, site_config  # noqa: F401 — the fixture too
 
 from wattlog.service.runner import Service
+from wattlog.sinks.spool import unpack
 
 
 def spool_rows(data: Path) -> tuple[dict[int, tuple[str, str]], dict[str, int]]:
     with sqlite3.connect(data / "spool.db") as db:
-        rows = {seq: json.loads(d) for seq, d in db.execute("SELECT seq, data FROM spool")}
+        rows = {seq: unpack(d) for seq, d in db.execute("SELECT seq, data FROM spool")}
         cursors = dict(db.execute("SELECT sink, seq FROM cursors"))
-    return {seq: (r["m"], r["t"]) for seq, r in rows.items()}, cursors
+    return {seq: (r.meter, r.timestamp.isoformat()) for seq, r in rows.items()}, cursors
 
 
 def test_power_cut_loses_nothing_acknowledged(ext4_fs, simulator, caplog):  # noqa: F811

@@ -31,8 +31,10 @@ def site_config(base: str, data_dir: Path, db_url: str | None = None, poll: str 
     data = {"site": {"name": "t", "data_dir": str(data_dir)}, "intervals": {"poll": poll, "summary": 0, "csv": csv_every},
             "meters": [{"name": n, "url": f"{base}/{u}?timeout=0.3"} for u, n in UNITS.items()],
             "log": {"file": str(data_dir / "wattlog.log")}}
-    if db_url:
-        data["databases"] = [{"url": db_url}]
+    # These tests poll every 0.3 s and look at the sinks while the service runs: spool and database at
+    # once, not at the SD-card-saving defaults (5 s flush, SQLite once a minute; see test_wear_settings).
+    data["spool"] = {"flush": "0.3s"}
+    data["databases"] = [{"url": db_url or f"sqlite:///{data_dir / 'wattlog.db'}", "every": "0s"}]
     data.update(extra or {})
     return parse_config(data, "")
 
@@ -129,7 +131,7 @@ def test_database_outage_loses_nothing_and_doubles_nothing(simulator, tmp_path, 
 
 
 def wattlog_run(config: Path, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "wattlog.cli", "run", "--config", str(config)],
+    return subprocess.Popen([sys.executable, "-m", "wattlog.cli", "run", "--no-web", "--config", str(config)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **(env or {})})
 
@@ -137,7 +139,7 @@ def wattlog_run(config: Path, env: dict | None = None) -> subprocess.Popen:
 def write_config(path: Path, base: str, csv_every: str = "1s") -> None:
     meters = "".join(f'[[meters]]\nname = "{n}"\nurl = "{base}/{u}?timeout=0.3"\n' for u, n in UNITS.items())
     path.write_text(f'[site]\nname = "t"\ndata_dir = "data"\n[intervals]\npoll = "0.2s"\nsummary = 0\n'
-                    f'csv = "{csv_every}"\n{meters}')
+                    f'csv = "{csv_every}"\n[spool]\nflush = "0.3s"\n{meters}')
 
 
 def wait_started(log: Path, starts: int) -> None:

@@ -106,3 +106,52 @@ def test_an_episode_still_going_at_the_stop_is_totalled(tmp_path, caplog):
         asyncio.run(go())
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 2 and "25 undelivered readings were dropped" in errors[1], errors
+
+
+# -- the stored format (issue 14: records deflated against a fixed dictionary) ---------------------
+
+PACKED = bytes.fromhex(
+    "01ab0647737e5a5a66722a72641b1a8123db021ad98646c626a66644473634988dcc4ccc31dc6f64a967a8832d6598991b9b2"
+    "11c8d1409d1c8ae06da9698945f96aa606ea0e051a5a463666aaa676c1a5b5b0b00")
+
+
+def sample() -> Reading:
+    from wattlog.reading import Problem
+
+    return Reading("office", datetime(2026, 12, 1, 8, 0, 0, 123456, tzinfo=timezone.utc), "rx380",
+                   {"total_real_power": 2647.0, "voltage_l1": 229.1, "total_real_energy": 6736.0},
+                   {"frequency": Problem("implausible", "above 70 Hz", 655.35)})
+
+
+def test_a_row_spooled_by_an_earlier_version_is_read_after_an_upgrade(tmp_path):
+    """Rows packed by this version (bytes fixed here: the dictionary must never change) and JSON text rows
+    of the versions before issue 14 are both delivered, in order, with every value and problem."""
+    import json
+
+    from wattlog.reading import to_record
+    from wattlog.sinks.spool import SCHEMA, unpack
+
+    path = tmp_path / "spool.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA)
+        db.execute("INSERT INTO spool (data) VALUES (?)", (json.dumps(to_record(sample())),))
+        db.execute("INSERT INTO spool (data) VALUES (?)", (PACKED,))
+
+    async def go() -> list[Reading]:
+        sp = Spool(path)
+        await sp.register("db", from_start=True)
+        await sp.append([sample()])
+        got = [e.reading for e in await sp.fetch("db", 10)]
+        await sp.close()
+        return got
+
+    assert asyncio.run(go()) == [sample()] * 3
+    with sqlite3.connect(path) as db:
+        newest = db.execute("SELECT data FROM spool ORDER BY seq DESC LIMIT 1").fetchone()[0]
+    assert newest[:1] == b"\x01" and len(newest) < len(json.dumps(to_record(sample()))) / 2
+    try:
+        unpack(b"\x07" + PACKED[1:])
+    except ValueError as exc:
+        assert "unknown format" in str(exc)
+    else:
+        raise AssertionError("a row in an unknown format must not pass as a reading")

@@ -49,7 +49,7 @@ def test_summary_shows_each_location_and_todays_energy():
 def test_keys_pause_resume_and_quit_on_a_terminal(tmp_path):
     with SimThread(SimOptions(units={1: "office"}, tcp=[("127.0.0.1", 0)])) as sim:
         master, slave = os.openpty()
-        proc = subprocess.Popen([sys.executable, "-m", "wattlog.cli", "run", "--meter", f"office={sim.endpoints[0]}/1",
+        proc = subprocess.Popen([sys.executable, "-m", "wattlog.cli", "run", "--no-web", "--meter", f"office={sim.endpoints[0]}/1",
                                  "--poll", "0.5", "--data-dir", str(tmp_path / "data")],
                                 stdin=slave, stdout=slave, stderr=slave, close_fds=True)
         os.close(slave)

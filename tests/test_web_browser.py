@@ -54,6 +54,8 @@ def service(tmp_path_factory):
     cfg = tmp / "site.toml"
     cfg.write_text(f'[site]\nname = "Kilang"\ntimezone = "Asia/Kuala_Lumpur"\ndata_dir = "{tmp}"\n'
                    f'[intervals]\npoll = "{POLL}s"\nsummary = 0\n{meters}[[databases]]\nurl = "sqlite:///{db}"\n'
+                   # the pages are compared with the stored readings a poll later: store at once
+                   f'every = "0s"\n[spool]\nflush = "0.5s"\n'
                    f'[csv]\nenabled = false\n[tariff]\nname = "my-tnb-lv-tou-2025"\n'
                    f'[web]\nlisten = "127.0.0.1:{port}"\ndemand_target_kw = 150\n', encoding="utf-8")
     proc = wattlog("run", "--config", str(cfg))

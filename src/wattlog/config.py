@@ -32,6 +32,8 @@ from .webconfig import WebOptions, parse_web
 DEFAULT_POLL, DEFAULT_SUMMARY, DEFAULT_CSV = 10.0, 120.0, 300.0
 DEFAULT_RETENTION_DAYS = 90
 DEFAULT_SPOOL_MAX = 1_000_000
+# Readings are spooled (fsynced) this often: a power cut loses at most this much. Longer = less SD wear.
+DEFAULT_SPOOL_FLUSH = 5.0
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ class Config:
     buses: dict[str, BusConfig] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)  # each sink section's settings, by its key
     raw_retention_days: float = DEFAULT_RETENTION_DAYS
+    archive_dir: Path | None = None  # [archive]: raw readings older than the retention, monthly .csv.gz
     spool_max: int = DEFAULT_SPOOL_MAX
+    spool_flush: float = DEFAULT_SPOOL_FLUSH  # seconds: what a power cut or kill -9 can cost (issue 14)
     log_file: Path | None = None
     log_level: str = "info"
     definitions: list[Path] = field(default_factory=list)
@@ -90,7 +94,8 @@ class Config:
 
     @property
     def csv_dir(self) -> Path | None:
-        return self.outputs.get("csv")
+        csv = self.outputs.get("csv")
+        return csv.folder if csv else None
 
     @property
     def mqtt(self) -> MqttConfig | None:
@@ -99,7 +104,7 @@ class Config:
     def bus_config(self, bus: str) -> BusConfig:
         return self.buses.get(bus, BusConfig())
 
-TOP = {"site", "intervals", "meter_definitions", "buses", "meters", "spool", "log", "reports",
+TOP = {"site", "intervals", "meter_definitions", "buses", "meters", "spool", "archive", "log", "reports",
        "tariff", "web", "alarms"} | {s.key for s in SECTIONS}
 
 
@@ -214,9 +219,14 @@ def parse_config(data: dict[str, Any], path: str, base: Config | None = None) ->
         cfg.outputs[section.key] = section.parse(c, data.get(section.key), cfg)
 
     spool = c.section(data, "spool")
-    c.keys(spool, {"max_readings", "raw_retention_days"}, "spool.")
+    c.keys(spool, {"max_readings", "raw_retention_days", "flush"}, "spool.")
     cfg.spool_max = int(c.number(spool, "max_readings", "spool.", cfg.spool_max, 1000, 1e9))
+    cfg.spool_flush = c.duration(spool, "flush", "spool.", cfg.spool_flush, 0.1, 60)
     cfg.raw_retention_days = c.number(spool, "raw_retention_days", "spool.", cfg.raw_retention_days, 1, 36500)
+    archive = c.section(data, "archive")
+    c.keys(archive, {"enabled", "dir"}, "archive.")
+    folder = c.resolve(c.string(archive, "dir", "archive.", str(cfg.data_dir / "archive")))
+    cfg.archive_dir = folder if c.flag(archive, "enabled", "archive.", True) else None
 
     log = c.section(data, "log")
     c.keys(log, {"file", "level"}, "log.")

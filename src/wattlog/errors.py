@@ -14,6 +14,7 @@
     │   └── ReadFailed       a one-shot read got nothing from the meter (with a hint)
     ├── StoreError           the database refused something: schema, permission, data
     │   └── StoreUnavailable the database cannot be reached now; the same write can be retried
+    ├── ArchiveStopped       an archive run stopped for a service stop; the rest waits for the next run
     ├── WebError             the dashboard cannot start: address in use, or public without a login
     ├── ImportRefused        a file to import is refused whole (its meter column, an unknown meter)
     ├── ReportError          a report cannot be made as asked; the fix says what to do instead
@@ -132,6 +133,10 @@ class StoreError(WattlogError):
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached now; nothing was written, so the same write can be retried."""
+
+
+class ArchiveStopped(WattlogError):
+    """An archive run was asked to stop (the service stops): what is done is done, the rest waits."""
 
 
 class ImportRefused(WattlogError):

@@ -6,15 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .analytics.settings import ReportSettings
-from .config import Config, load_config
 from .errors import ConfigError, StoreError
 from .store import Store
 from .store.engine import mask_url, normalise
-from .tariffs.model import Tariff
-from .tariffs.periods import TariffTimeline
+
+if TYPE_CHECKING:  # the config reader imports every section's parser: only when a config is read
+    from .config import Config
+    from .tariffs.model import Tariff
+    from .tariffs.periods import TariffTimeline
 
 DEFAULT_TZ = "Asia/Kuala_Lumpur"
 
@@ -82,6 +85,8 @@ def open_site(db: str | None = None, config_path: str | None = None, site: str |
     the site is refused unless check=False (`wattlog rollups rebuild` moving a site to a zone).
     Raises ConfigProblems for a bad config, ConfigError for a bad URL, site or time zone."""
     if config_path:
+        from .config import load_config
+
         cfg = load_config(config_path)
         main = cfg.databases[0]
         target = Site(db or main.url, mask_url(db) if db else main.shown, site or cfg.site, tz or cfg.timezone, cfg)

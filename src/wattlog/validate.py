@@ -78,6 +78,13 @@ class Checker:
             return default
         return float(v)
 
+    def flag(self, table: dict[str, Any], key: str, where: str, default: bool) -> bool:
+        v = table.get(key, default)
+        if not isinstance(v, bool):
+            self.fail(where + key, f"expected true or false, got {v!r}", f"write {key} = true or {key} = false")
+            return default
+        return v
+
     def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         """The table at `key` (empty when absent)."""
         value = data.get(key, {})

@@ -12,7 +12,7 @@ from operator import add
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NoData, ReportError
-from ..store.quarters import Quarters
+from ..store.quarters import FIELDS, Quarters
 from .calendar import DayGrid, dates, day_grid
 from .settings import ReportSettings
 
@@ -24,6 +24,7 @@ DAY_COLUMNS = ("samples", "covered_s", "gap_s", "energy_kwh", "reactive_kvarh", 
                "counter_first", "counter_last",
                "voltage_min", "voltage_max", "voltage_ll_min", "voltage_ll_max", "unbalance_max", "freq_min",
                "freq_max")
+ENERGY = ("energy_kwh",)  # the quarter fields of reports that read only energy (load's `fields`)
 SCALED, DISAGREE, COARSE, RESET = "scaled", "disagree", "coarse", "reset"
 NO_COUNTER, NO_ENERGY = "no counter", "no energy"
 
@@ -53,8 +54,10 @@ def reconcile(integrated: float | None, counter: float | None, settings: ReportS
     its ±1 kWh resolution (min_counter_kwh, default 500 kWh: ±0.2 %) and agrees within the tolerance;
     otherwise keep integrated power and say why. A smaller delta is compared, never applied: at 50 kWh
     a day its ±1 kWh reshaped every quarter by up to ±2 % (a constant 2.1 kW read 2.125 kW maximum
-    demand). `net` = last − first counter value of the day: below the sum of its increases, the counter
-    went backwards (a reset or a new meter): flagged, the integrated figure kept."""
+    demand). `net` = the counter's last value of the day − its value before the day's first increase
+    (the previous day's last reading, as the rollup credits the step across midnight to this day):
+    below the sum of its increases, the counter went backwards (a reset or a new meter): flagged,
+    the integrated figure kept."""
     if counter is None:
         return 1.0, NO_COUNTER
     if net is not None and net < counter - 0.5:
@@ -90,11 +93,15 @@ class MeterDay:
 
     @property
     def kwh(self) -> list[float]:
-        """Reconciled kWh per quarter; 0.0 where unknown (see gap). Read-only (may be shared)."""
-        if self._kwh is None:
-            e = self.row["quarters"]["energy_kwh"]  # type: ignore[index]
-            f = self.check.factor
-            self._kwh = e if f == 1.0 else [v * f for v in e]
+        """Reconciled kWh per quarter; 0.0 where unknown (see gap). Read-only (may be shared).
+        An unscaled day's list is unpacked each time it is asked, not kept: a year of them is 36 MB."""
+        if self._kwh is not None:
+            return self._kwh
+        e = self.row["quarters"]["energy_kwh"]  # type: ignore[index]
+        f = self.check.factor
+        if f == 1.0:
+            return e
+        self._kwh = [v * f for v in e]
         return self._kwh
 
     @property
@@ -232,8 +239,11 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def load(store: Store, start: date, end: date, settings: ReportSettings, meters: list[str] | None = None) -> Frame:
+def load(store: Store, start: date, end: date, settings: ReportSettings, meters: list[str] | None = None,
+         fields: tuple[str, ...] = FIELDS) -> Frame:
     """Meter-days of [start, end) from the daily rollups (one row per meter and day, quarters packed).
+    `fields`: the packed quarter fields the caller reads (MeterDay.kwh reads energy_kwh); only these
+    are kept, read meter by meter: a year of 32 meters' whole arrays is 76 MB.
 
     Raises NoData, naming the dates that do have data, when none of the meters has any there.
     """
@@ -249,31 +259,45 @@ def load(store: Store, start: date, end: date, settings: ReportSettings, meters:
     if not live:
         raise NoData(*_no_data(start, end, {m: extent[m] for m in wanted if m in extent}, settings, meters))
     site_last = max(e[1] for e in extent.values())
-    rows: dict[tuple[str, date], dict[str, Any]] = {}
-    for r in store.packed_days(start=lo, end=hi, columns=DAY_COLUMNS):
-        if r["meter"] in live:
+    before = day_grid(tz, start - timedelta(days=1))  # its last counter reading: the base of the first day's
+    keep = tuple(fields) != FIELDS
+    out: dict[str, list[MeterDay]] = {}
+    for m, (first, _) in live.items():
+        rows: dict[date, dict[str, Any]] = {}
+        for r in store.packed_days(m, start=before.start, end=hi, columns=DAY_COLUMNS):
             start_ = r["start"] if r["start"].tzinfo is tz else r["start"].astimezone(tz)
             if start_.time() != grids[0].start.time() and start_ != day_grid(tz, start_.date()).start:
                 raise ReportError(f"the day rollups start at {start_:%H:%M} in {settings.timezone}, not at midnight: "
                                   "they were built for another time zone",
                                   "report in the site's time zone, or rebuild the rollups in this one")
-            rows[(r["meter"], start_.date())] = r
-    out: dict[str, list[MeterDay]] = {}
-    for m, (first, _) in live.items():
-        out[m] = [_meter_day(m, info[m], g, rows.get((m, g.day)), first, site_last, settings)
+            rows[start_.date()] = r
+        out[m] = [_meter_day(m, info[m], g, rows.get(g.day), first, site_last, settings,
+                             _last_counter(rows.get(g.day - timedelta(days=1))))
                   for g in grids if g.end > first and g.start < site_last]
+        if keep:
+            for r in rows.values():
+                if r["quarters"] is not None:
+                    r["quarters"] = r["quarters"].keep(fields)
     return Frame(settings, start, end, {m: info[m] for m in wanted}, out, extent)
 
 
+def _last_counter(row: dict[str, Any] | None) -> float | None:
+    return row.get("counter_last") if row else None
+
+
 def _meter_day(meter: str, location: str, grid: DayGrid, row: dict[str, Any] | None, first: datetime,
-               last: datetime, settings: ReportSettings) -> MeterDay:
+               last: datetime, settings: ReportSettings, before: float | None = None) -> MeterDay:
+    """`before`: the counter's last value on the previous day (None: no reading that day)."""
     n = grid.n
     present: list[bool] | None = None
     if first > grid.start or last < grid.end:
         present = [first <= t < last for t in grid.starts()]
     integrated, counter = (row["energy_kwh"], row["counter_kwh"]) if row else (None, None)
     first_c, last_c = (row.get("counter_first"), row.get("counter_last")) if row else (None, None)
-    net = last_c - first_c if first_c is not None and last_c is not None else None
+    # counter_kwh includes the step from the previous day's last reading when it is within the gap;
+    # without that step (a gap across midnight) the net from there is larger still: never a false reset.
+    base = before if before is not None else first_c
+    net = last_c - base if base is not None and last_c is not None else None
     factor, status = reconcile(integrated, counter, settings, net)
     check = DayCheck(meter, grid.day, integrated, counter, factor, status)
     q = row["quarters"] if row else None

@@ -97,8 +97,8 @@ def _where_data_is(store, meter: str | None, zone: str) -> str:  # type: ignore[
               help="Rows further apart are a gap (energy is not integrated across it). The proof of concept "
                    "wrote a row every 5 minutes.")
 def import_csv(files, meter, new_meter, db_url, config_path, site, tz, gap_seconds) -> None:  # type: ignore[no-untyped-def]
-    """Import CSV files (the proof of concept's daily files, wattlog's own daily files or its
-    export) into the database, which is created if new. Safe to repeat: rows already stored are
+    """Import CSV files (the proof of concept's daily files, wattlog's own daily files, its
+    export or its archive; .csv.gz too) into the database, which is created if new. Safe to repeat: rows already stored are
     not added again. A file at a time, all or none; bad lines are skipped and listed.
 
     \b
@@ -150,6 +150,52 @@ def import_csv(files, meter, new_meter, db_url, config_path, site, tz, gap_secon
         click.echo(f"  note: {note}", err=True)
     if result.refused:
         sys.exit(1)
+
+
+@click.command(context_settings=CONTEXT)
+@site_options("Take the database, site, archive folder and retention from this config.", "Not used (the site's zone).")
+@click.option("--dir", "folder", type=click.Path(file_okay=False), help="Archive folder (default: the config's "
+              "[archive] dir, data/archive).")
+@click.option("--days", type=click.FloatRange(1, 36500), help="Archive raw readings older than this many days "
+              "(default: the config's raw_retention_days, else 90).")
+def archive(db_url, config_path, site, tz, folder, days) -> None:  # type: ignore[no-untyped-def]
+    """Move raw readings older than the retention out of the database into monthly gzip CSV files,
+    DIR/SITE/METER_YYYY-MM.csv.gz, in the CSV that `export` writes and `import-csv` reads back.
+    Whole local days, each appended to its month's file; rows are deleted only once their file is
+    complete on disk, so it is safe to interrupt and repeat. The service does the same every hour
+    (turn it off with [archive] enabled = false: then old raw readings are just deleted).
+
+    \b
+    Examples:
+      wattlog archive --config wattlog.toml
+      wattlog archive --db sqlite:///data/wattlog.db --dir data/archive --days 90
+      wattlog import-csv data/archive/mysite/office_2026-03.csv.gz --db sqlite:///data/wattlog.db
+    """
+    from ..store import StoreError
+    from ..store.archive import archive as run_archive
+    from ..store.archive import boundary
+
+    target = resolve_target(db_url, config_path, site, None)
+    cfg = target.config
+    if folder is None:
+        if cfg is None:
+            fail("give --dir FOLDER (or --config, whose [archive] dir is the default)", 2)
+        if cfg.archive_dir is None:
+            fail(f"{cfg.path}: [archive] enabled = false; give --dir FOLDER to archive anyway", 2)
+        folder = cfg.archive_dir
+    days = days or (cfg.raw_retention_days if cfg else 90.0)
+    try:
+        with _store(target) as store:
+            before = boundary(store, days)
+            result = run_archive(store, Path(folder), before)
+    except (StoreError, OSError) as exc:
+        fail(str(exc))
+    for path in result.files:
+        click.echo(f"wrote {path}")
+    click.echo(f"{result.archived:,} readings archived, {result.deleted:,} removed from the database "
+               f"(those before {before.astimezone(store.tz):%Y-%m-%d})")
+    for tag in result.waiting:
+        click.echo(f"  {tag}: readings came in meanwhile; run it again to archive them", err=True)
 
 
 @click.group(context_settings=CONTEXT)

@@ -83,7 +83,7 @@ def _run_service(cfg, duration: float | None, web=None) -> None:  # type: ignore
 
     def show(svc: Service) -> None:
         table = summary_table(cfg.site, svc.live, svc.statuses, {m.name: m.location for m in cfg.meters},
-                              cfg.poll, svc.paused)
+                              cfg.poll, svc.paused, warning=svc.disk.warning)
         printer.submit(console.print, table)
 
     async def main_task() -> None:
@@ -203,7 +203,11 @@ def demo(data_dir, port, poll, summary, speed, duration, web_listen, no_web) -> 
                 "intervals": {"poll": poll, "summary": summary},
                 "meters": [{"name": name, "url": f"{base}/{uid}", "tags": {"profile": name}}
                            for uid, name in units.items()],
-                "csv": {"dir": str(Path(data_dir) / "csv")}, "log": {"file": str(Path(data_dir) / "wattlog.log")}}
+                "csv": {"dir": str(Path(data_dir) / "csv")}, "log": {"file": str(Path(data_dir) / "wattlog.log")},
+                # a demo shows every reading in the dashboard's charts at once; a site's defaults spare
+                # the SD card instead (spool every 5 s, SQLite once a minute: README, Durability)
+                "spool": {"flush": "1s"},
+                "databases": [{"url": f"sqlite:///{Path(data_dir) / 'wattlog.db'}", "every": "0s"}]}
         try:
             cfg = parse_config(data, "")
         except ConfigProblems as exc:
@@ -277,6 +281,8 @@ def check(config_path: str) -> None:
     for db in cfg.databases:
         click.echo(f"  database {db.name}: {db.shown}")
     click.echo(f"  csv: {cfg.csv_dir or 'off'}; mqtt: {cfg.mqtt.host + ':' + str(cfg.mqtt.port) if cfg.mqtt else 'off'}")
+    click.echo(f"  raw readings: {cfg.raw_retention_days:g} days, then "
+               + (f"archived to {cfg.archive_dir}" if cfg.archive_dir else "deleted ([archive] enabled = false)"))
     if cfg.alarms.rules or cfg.alarms.channels:  # issue 13
         click.echo(f"  alarms: {len(cfg.alarms.rules)} rule(s); channels: "
                    f"{', '.join(f'{c.name} ({c.type})' for c in cfg.alarms.channels) or 'none'}")

@@ -109,20 +109,24 @@ def print_stacked(con: Console, t: Table, cols: list[tuple[str, bool, list[str]]
 
 
 def print_grid(con: Console, t: Table) -> None:
-    """A heatmap as one glyph per hour: 24 columns of two characters fit 80 columns."""
+    """A heatmap as one glyph per hour: 24 columns of two characters fit 80 columns. The rows are plain
+    text written in one piece: a year of dates is thousands of lines, which Rich took seconds to print."""
     values = [float(v) for row in t.rows for v in row[1:] if is_number(v)]
     top = max(values, default=0.0)
     con.print(Text(t.title, style="italic"))
     label = max([len(str(row[0])) for row in t.rows] + [len(t.columns[0])])
-    con.print(" " * label + " " + "".join(h[:2].rjust(2) if i % 3 == 0 else "  " for i, h in enumerate(t.columns[1:])))
+    lines = [" " * label + " " + "".join(h[:2].rjust(2) if i % 3 == 0 else "  " for i, h in enumerate(t.columns[1:]))]
+    blank, low, steps = SHADES[0] * 2, SHADES[1] * 2, [SHADES[1 + k] * 2 for k in range(5)]
     for row in t.rows:
         glyphs = []
         for v in row[1:]:
             if not is_number(v):
-                glyphs.append(" ")
+                glyphs.append(blank)
+            elif float(v) <= 0:
+                glyphs.append(low)
             else:
-                step = 1 if top <= 0 else 1 + min(4, int(float(v) / top * 5))
-                glyphs.append(SHADES[step if float(v) > 0 else 1])
-        con.print(f"{str(row[0]).ljust(label)} " + "".join(g * 2 for g in glyphs), highlight=False)
-    steps = ", ".join(f"{SHADES[i]} < {top * i / 5:,.2f}" for i in range(1, 5))
-    con.print(Text(f"blank: no data, {steps}, {SHADES[5]} up to {top:,.2f} (kWh)", style="dim"), overflow="fold")
+                glyphs.append(steps[0 if top <= 0 else min(4, int(float(v) / top * 5))])
+        lines.append(f"{str(row[0]).ljust(label)} " + "".join(glyphs))
+    con.file.write("\n".join(lines) + "\n")
+    steps_text = ", ".join(f"{SHADES[i]} < {top * i / 5:,.2f}" for i in range(1, 5))
+    con.print(Text(f"blank: no data, {steps_text}, {SHADES[5]} up to {top:,.2f} (kWh)", style="dim"), overflow="fold")

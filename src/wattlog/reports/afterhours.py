@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..analytics.calendar import day_kind, in_window, window_slices
-from ..analytics.frame import Frame, LocationDay, load, no_gc
+from ..analytics.frame import ENERGY, Frame, LocationDay, load, no_gc
 from ..analytics.settings import ReportSettings
 from .header import Header, by_location, header
 from .result import Table, pct, r
@@ -57,7 +57,7 @@ def afterhours(store: Store, start: date, end: date, settings: ReportSettings | 
     """kWh by working time, evenings, days off and holidays, and the night base load, per location."""
     settings = settings or ReportSettings(timezone=store.tz.key)
     with no_gc():
-        return afterhours_of(load(store, start, end, settings), location)
+        return afterhours_of(load(store, start, end, settings, fields=ENERGY), location)
 
 
 def afterhours_of(frame: Frame, location: str | None = None) -> AfterHoursReport:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a report runs
 KINDS = (*CHARGE_KINDS, "adjustment", "minimum", "power_factor", "levy", "tax")
 
 
+FIELDS = ("energy_kwh", "reactive_kvarh", "apparent_kvah", "covered_s")  # the quarter fields read (tariffs.timeline)
+
 @dataclass
 class LocationCost:
     """One location's share of the bill: amounts per component summed over the months."""
@@ -227,7 +229,7 @@ def cost_report(store: Store, start: date, end: date, settings: ReportSettings |
     base = _tariff(tariff, "tariff")
     alt = _tariff(what_if, "what-if") if what_if is not None else None
     with no_gc():
-        return cost_of(load(store, start, end, settings), base, alt, location, by=by, pf=pf,
+        return cost_of(load(store, start, end, settings, fields=FIELDS), base, alt, location, by=by, pf=pf,
                        adjustments=adjustments, demand_history=demand_history)
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
 from ..analytics.calendar import next_month
-from ..analytics.frame import Frame, LocationDay, load, no_gc
+from ..analytics.frame import ENERGY, Frame, LocationDay, load, no_gc
 from ..analytics.series import Demand, Interval, demand_blocks, highest
 from ..analytics.settings import ReportSettings
 from ..errors import TariffError
@@ -94,7 +94,7 @@ def demand(store: Store, start: date, end: date, settings: ReportSettings | None
     bill's), unless `window` is given (then every hour counts and a note says the tariff's rule is not used)."""
     settings = (settings or ReportSettings(timezone=store.tz.key)).with_(demand_window=window, demand_top=top)
     with no_gc():
-        rep = demand_of(load(store, start, end, settings), location, counts, None if window else tariff)
+        rep = demand_of(load(store, start, end, settings, fields=ENERGY), location, counts, None if window else tariff)
     if window and tariff is not None:
         rep.notes.append(f"--window {window}: the tariff's own demand rule is not used")
     return rep

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from ..analytics.frame import Frame, LocationDay, load, no_gc
+from ..analytics.frame import ENERGY, Frame, LocationDay, load, no_gc
 from ..analytics.settings import DAY_NAMES, ReportSettings
 from ..errors import ReportError
 from .header import Header, by_location, header
@@ -72,7 +72,7 @@ def heatmap(store: Store, start: date, end: date, settings: ReportSettings | Non
     """kWh per local hour × date, or × weekday averaged over that weekday's complete hours."""
     settings = settings or ReportSettings(timezone=store.tz.key)
     with no_gc():
-        return heatmap_of(load(store, start, end, settings), location, by)
+        return heatmap_of(load(store, start, end, settings, fields=ENERGY), location, by)
 
 
 def heatmap_of(frame: Frame, location: str | None = None, by: str = "date") -> HeatmapReport:

@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from ..analytics.calendar import day_kind
-from ..analytics.frame import Frame, load, no_gc
+from ..analytics.frame import ENERGY, Frame, load, no_gc
 from ..analytics.settings import ReportSettings
 from ..errors import ReportError
 from .header import Header, by_location, header
@@ -49,7 +49,7 @@ def profile(store: Store, start: date, end: date, settings: ReportSettings | Non
     """Average kW per slot of the local day, over working days and over non-working days."""
     settings = settings or ReportSettings(timezone=store.tz.key)
     with no_gc():
-        return profile_of(load(store, start, end, settings), location, resolution)
+        return profile_of(load(store, start, end, settings, fields=ENERGY), location, resolution)
 
 
 def profile_of(frame: Frame, location: str | None = None, resolution: int = 60) -> ProfileReport:

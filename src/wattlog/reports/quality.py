@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..analytics.frame import Frame, MeterDay, load, no_gc
 from ..analytics.settings import ReportSettings
+from ..store.quarters import F32
 from .header import Header, header
 from .result import Table, pct, r
 
@@ -19,6 +20,8 @@ EPS = 1e-3
 NEMA_NOTE = ("unbalance is NEMA's (largest deviation from the mean of the three phase voltages ÷ the mean); "
              "IEC's negative/positive-sequence ratio needs phase angles, which the RX380 does not give")
 
+
+FIELDS = ("energy_kwh", "apparent_kvah", *F32)  # the quarter fields read here
 
 @dataclass
 class MonthPF:
@@ -66,7 +69,7 @@ def quality(store: Store, start: date, end: date, settings: ReportSettings | Non
     """Voltage, unbalance, power factor and frequency per location over [start, end)."""
     settings = settings or ReportSettings(timezone=store.tz.key)
     with no_gc():
-        return quality_of(load(store, start, end, settings), location)
+        return quality_of(load(store, start, end, settings, fields=FIELDS), location)
 
 
 def quality_of(frame: Frame, location: str | None = None) -> QualityReport:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from ..analytics.frame import Frame, LocationDay, load, no_gc
+from ..analytics.frame import ENERGY, Frame, LocationDay, load, no_gc
 from ..analytics.settings import ReportSettings
 from .emissions import emissions_table
 from .header import UNMETERED, Header, by_location, header, site_days, unknown_hours
@@ -48,7 +48,7 @@ def ranking(store: Store, start: date, end: date, settings: ReportSettings | Non
     """Locations by kWh over [start, end), site-local dates."""
     settings = settings or ReportSettings(timezone=store.tz.key)
     with no_gc():
-        return ranking_of(load(store, start, end, settings), location)
+        return ranking_of(load(store, start, end, settings, fields=ENERGY), location)
 
 
 def ranking_of(frame: Frame, location: str | None = None) -> Ranking:

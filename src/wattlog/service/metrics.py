@@ -130,6 +130,12 @@ class ServiceCollector:
         start = GaugeMetricFamily("wattlog_start_time_seconds", "When the service started.", labels=["site"])
         start.add_metric([site], self.svc.started.timestamp())
         yield from (spooled, delivered, up, start)
+        disk = getattr(self.svc, "disk", None)  # issue 14: the data folder's disk, as of the last check
+        if disk is not None and disk.last is not None:
+            used = GaugeMetricFamily("wattlog_disk_used_ratio", "Used share of the disk holding the data folder "
+                                     "(the service warns from 0.8).", labels=["site"])
+            used.add_metric([site], disk.last.used)
+            yield used
 
 
 def render(service: Any) -> tuple[bytes, str]:

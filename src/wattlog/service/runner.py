@@ -1,7 +1,7 @@
 """The service: pollers → spool → sinks, the terminal summary, maintenance, and a clean stop.
 
     bus pollers ──emit──▶ live state (terminal, web)
-                    └──▶ buffer ──every 0.5 s──▶ spool (SQLite, fsync) ──▶ one worker per sink
+                    └──▶ buffer ──every [spool] flush (5 s)──▶ spool (SQLite, fsync) ──▶ one worker per sink
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from ..sinks.base import SinkWorker
 from ..sinks.database import DatabaseSink
 from ..sinks.sections import build_sinks
 from ..sinks.spool import Spool
+from .disk import DiskWatch, parts_of
 from .monthcost import month_costs
 
 log = logging.getLogger("wattlog.service")
 
-SPOOL_FLUSH = 0.5  # seconds: the most readings a kill -9 can lose is what was polled in this time
 MAX_BUFFER = 100_000  # readings held in memory while the spool itself cannot be written
 STOP_BUDGET = 15.0  # seconds from SIGTERM to exit, as the README promises (systemd's TimeoutStopSec is longer)
 DRAIN_DEADLINE = STOP_BUDGET  # the most a stop waits for the sinks (tests/test_deploy.py checks the unit against it)
@@ -68,6 +68,7 @@ class Service:
         self.stop = asyncio.Event()
         self.alarms = AlarmWatcher.build(cfg)  # issue 13: None without [[alarms.rules]]
         self.month_cost: dict[str, float] = {}  # location -> this month's cost so far (service/monthcost.py)
+        self.disk = DiskWatch(cfg.data_dir, parts_of(cfg))  # issue 14: a warning past 80 % full
         for s in self.sinks:  # the MQTT sink publishes each meter's health, each location's kWh today and cost
             if hasattr(s, "watch"):
                 s.watch(lambda: self.statuses, self.kwh_by_location, lambda: self.month_cost)
@@ -113,7 +114,7 @@ class Service:
     async def _flusher(self) -> None:
         while not self.stop.is_set():
             try:
-                await asyncio.wait_for(self.stop.wait(), SPOOL_FLUSH)
+                await asyncio.wait_for(self.stop.wait(), self.cfg.spool_flush)
             except asyncio.TimeoutError:
                 pass
             await self._flush()
@@ -168,18 +169,29 @@ class Service:
                      st.replies, st.no_answer, st.bad_frames, st.refused, st.reconnects, st.missed_cycles, busy,
                      st.last_cycle_seconds)
 
+    async def _check_disk(self) -> None:
+        try:
+            await asyncio.to_thread(self.disk.check)
+        except Exception as exc:  # noqa: BLE001
+            log.debug("disk check failed: %s", exc)
+
     async def _maintenance(self) -> None:
         names = [s.name for s in self.sinks]
+        await self._check_disk()
         while not await _sleep(self.stop, MAINTENANCE_EVERY):
             self._log_bus_stats(MAINTENANCE_EVERY)
+            await self._check_disk()
             try:
                 n = await self.spool.prune(names)
                 log.debug("spool: %d delivered readings removed", n)
             except Exception as exc:  # noqa: BLE001
                 log.error("spool maintenance failed: %s", exc)
+            main = True
             for s in self.sinks:
-                if isinstance(s, DatabaseSink):
-                    await s.prune(self.cfg.raw_retention_days)
+                if isinstance(s, DatabaseSink):  # the main one archives first ([archive]); the others only prune
+                    await s.prune(self.cfg.raw_retention_days, self.cfg.archive_dir if main else None,
+                                  self.stop.is_set)
+                    main = False
 
     # -- run ----------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import tty
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
+from rich.markup import escape
 from rich.table import Table
 
 from ..live import LiveState
@@ -36,8 +37,8 @@ def _status(st: MeterStatus | None, age: float | None, poll: float) -> str:
 
 
 def summary_table(site: str, live: LiveState, statuses: dict[str, MeterStatus], locations: dict[str, str],
-                  poll: float, paused: bool = False, now: datetime | None = None) -> Table:
-    """Per location: V, A, kW, PF, Hz, kWh today, status."""
+                  poll: float, paused: bool = False, now: datetime | None = None, warning: str = "") -> Table:
+    """Per location: V, A, kW, PF, Hz, kWh today, status; `warning` (a full disk) under it."""
     now = now or datetime.now(timezone.utc)
     title = f"{site} — {now.astimezone(live.tz):%Y-%m-%d %H:%M:%S %Z}" + (" — PAUSED (r resumes)" if paused else "")
     t = Table(title=title, title_justify="left")
@@ -62,8 +63,11 @@ def summary_table(site: str, live: LiveState, statuses: dict[str, MeterStatus], 
                   _status(statuses.get(name), age, poll))
     t.add_section()
     t.add_row("total", "", "", f"{total_kw:,.2f}", "", "", f"{total_kwh:,.2f}", "")
-    if any(m.since_start for m in live.meters.values()):
-        t.caption = "* since wattlog started today"
+    notes = ["* since wattlog started today"] if any(m.since_start for m in live.meters.values()) else []
+    if warning:
+        notes.append(f"[yellow]{escape(warning)}[/yellow]")
+    if notes:
+        t.caption = "\n".join(notes)
     return t
 
 

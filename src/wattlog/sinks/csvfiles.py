@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gzip
 import io
 import logging
 import os
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +22,7 @@ from ..quantities import QUANTITIES
 from ..reading import Reading
 from ..validate import Checker
 from .base import Sink, SinkSection
+from .csvkeep import CsvKeep, tidy
 
 log = logging.getLogger("wattlog.csv")
 
@@ -27,6 +31,7 @@ LEGACY = ["timestamp", "voltage_l12", "voltage_l23", "voltage_l31", "voltage_l1"
 COLUMNS = LEGACY + ["meter", "location"] + [q for q in QUANTITIES if q not in LEGACY] + ["quality"]
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # the proof of concept's; milliseconds are added for sub-second polls
 METER = COLUMNS.index("meter")
+KEEP_DAYS = 90  # as the raw retention: older days are in the archive (README: what fits a 32 GB card)
 
 
 def repair_tail(path: Path) -> int:
@@ -78,18 +83,25 @@ class _DayFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.last: dict[str, tuple[str, set[tuple[str, ...]]]] = {}
+        packed = path.with_name(path.name + ".gz")  # the day closed and was compressed (csvkeep.py)
+        if packed.exists():
+            with gzip.open(packed, "rt", newline="", encoding="utf-8") as f:
+                self._read(f, packed)
         if path.exists():
             removed = repair_tail(path)
             if removed:
                 log.warning("%s: removed a torn last row (%d bytes) left by a crash", path, removed)
             with path.open(newline="", encoding="utf-8") as f:
-                rows = csv.reader(f)
-                header = next(rows, None)
-                if header is not None and header != COLUMNS:
-                    raise ValueError(f"{path} has other columns than this version writes")
-                for row in rows:
-                    if len(row) == len(COLUMNS):
-                        self.remember(row)
+                self._read(f, path)
+
+    def _read(self, f: Any, path: Path) -> None:
+        rows = csv.reader(f)
+        header = next(rows, None)
+        if header is not None and header != COLUMNS:
+            raise ValueError(f"{path} has other columns than this version writes")
+        for row in rows:
+            if len(row) == len(COLUMNS):
+                self.remember(row)
 
     def remember(self, row: list[str]) -> None:
         meter, ts = row[METER], row[0]
@@ -108,10 +120,12 @@ class CsvSink(Sink):
     name = "csv"
 
     def __init__(self, folder: Path, tz: ZoneInfo, locations: dict[str, str], period: float = 300.0,
-                 prefix: str = "wattlog", poll: float = 10.0) -> None:
+                 prefix: str = "wattlog", poll: float = 10.0, keep: CsvKeep | None = None) -> None:
         self.folder, self.tz, self.locations, self.period, self.prefix = folder, tz, locations, period, prefix
         self.millis = poll < 1.0
+        self.keep = keep or CsvKeep()
         self._files: dict[str, _DayFile] = {}
+        self._tidied: date | None = None  # the local day of the last tidy (once a day, in the writer's thread)
 
     def _file(self, day: str) -> _DayFile:
         f = self._files.get(day)
@@ -159,17 +173,46 @@ class CsvSink(Sink):
         if len(self._files) > 1:  # keep only the newest day's file in memory
             newest = max(self._files)
             self._files = {newest: self._files[newest]}
+        self._tidy()
+
+    def _tidy(self) -> None:
+        """Once a local day: compress the closed days, delete the expired ones (never while writing)."""
+        today = datetime.now(self.tz).date()
+        if self._tidied == today:
+            return
+        self._tidied = today
+        try:
+            done, gone = tidy(self.folder, self.prefix, today, self.keep)
+        except OSError as exc:  # a full disk: the day's rows are written; the tidy waits for tomorrow
+            log.warning("%s: compressing or deleting old daily files failed: %s", self.folder, exc)
+            return
+        if done or gone:
+            log.info("%s: %d closed day(s) compressed, %d older than %d days deleted", self.folder, done, gone,
+                     self.keep.keep_days)
+        self._files = {d: f for d, f in self._files.items() if d >= today.isoformat()}  # closed days: read anew
 
     async def deliver(self, readings: list[Reading]) -> None:
         await asyncio.to_thread(self._write, readings)
 
 
-def parse_csv(c: Checker, csv_table: Any, cfg: Any) -> Path | None:
-    """[csv]: on by default, daily files in the data folder's csv/."""
+@dataclass(frozen=True)
+class CsvConfig:
+    folder: Path
+    keep: CsvKeep
+
+
+def parse_csv(c: Checker, csv_table: Any, cfg: Any) -> CsvConfig | None:
+    """[csv]: on by default, daily files in the data folder's csv/, closed days gzipped, kept KEEP_DAYS."""
     csv = c.section({"csv": csv_table}, "csv") if csv_table is not None else {}
-    c.keys(csv, {"enabled", "dir"}, "csv.")
-    return c.resolve(c.string(csv, "dir", "csv.", str(cfg.data_dir / "csv"))) if csv.get("enabled", True) else None
+    c.keys(csv, {"enabled", "dir", "keep_days", "compress"}, "csv.")
+    folder = c.resolve(c.string(csv, "dir", "csv.", str(cfg.data_dir / "csv")))
+    keep_days = c.number(csv, "keep_days", "csv.", KEEP_DAYS, 0, 36500)
+    if keep_days != int(keep_days):
+        c.fail("csv.keep_days", f"expected whole days, got {keep_days!r}", "e.g. keep_days = 90 (0 keeps every day)")
+    keep = CsvKeep(int(keep_days), c.flag(csv, "compress", "csv.", True))
+    return CsvConfig(folder, keep) if c.flag(csv, "enabled", "csv.", True) else None
 
 
-SECTION = SinkSection("csv", parse_csv, lambda folder, cfg: [
-    CsvSink(folder, cfg.tz, {m.name: m.location for m in cfg.meters}, cfg.csv_interval, poll=cfg.poll)])
+SECTION = SinkSection("csv", parse_csv, lambda csv, cfg: [
+    CsvSink(csv.folder, cfg.tz, {m.name: m.location for m in cfg.meters}, cfg.csv_interval, poll=cfg.poll,
+            keep=csv.keep)])

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ..errors import StoreUnavailable
 from ..reading import Reading
 from ..store.engine import TIMEOUT
 from ..validate import Checker
+from .archiving import archive_old
 from .base import Sink, SinkSection
 from .calls import CallThread
 
 log = logging.getLogger("wattlog.sinks")
 REFRESH_BUDGET = 5.0  # seconds of pending rollups per delivery: a shutdown's 15 s drain is never held up long
+# SQLite on the SD card takes the spool's readings once a minute: a commit rewrites about the same
+# pages (each meter's index leaf and rollup rows) whether it holds one reading per meter or six, so
+# this divides the card's wear by ~6 (bench/wear.py). Nothing is at risk meanwhile: the readings
+# are in the spool. Server databases write to their own disks: they take readings as they come.
+SQLITE_EVERY = 60.0
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,7 @@ class DatabaseConfig:
     shown: str  # the URL with the password masked, for logs and messages
     name: str = "main"
     timeout: float = TIMEOUT  # connect, statement and lock timeout of every call (issue 8)
+    every: float = 0.0  # seconds between deliveries on clock boundaries; 0: as soon as spooled
 
 
 class DatabaseSink(Sink):
@@ -43,6 +52,7 @@ class DatabaseSink(Sink):
         # `limit` seconds: then the thread and its store are abandoned (sinks/calls.py).
         self._thread = CallThread(self.name)
         self.limit = db.timeout + REFRESH_BUDGET
+        self.period = db.every or None
 
     async def _run(self, fn, *args, limit: float | None = None):  # type: ignore[no-untyped-def]
         store = self.store
@@ -87,8 +97,13 @@ class DatabaseSink(Sink):
         if not store.refresh_pending(REFRESH_BUDGET):
             log.info("%s: rollups of the backlog partly recomputed; the rest with the next batches", self.name)
 
-    async def prune(self, raw_days: float) -> None:
-        """Delete raw readings older than raw_days (rollups stay); quietly skipped while down."""
+    async def prune(self, raw_days: float, archive: Path | None = None, stop: Callable[[], bool] = lambda: False) -> None:
+        """Delete raw readings older than raw_days (rollups stay); quietly skipped while down.
+        With `archive` (a folder), they go to its monthly files first (store/archive.py)."""
+        if archive is not None:
+            await archive_old(self, raw_days, archive, stop)
+            return
+
         def work() -> None:
             if self.store is not None:
                 n = self.store.prune(raw_days)
@@ -133,7 +148,7 @@ def _database(c: Checker, entry: dict[str, Any], i: int) -> DatabaseConfig | Non
     from ..store.engine import check_driver, mask_url, normalise
 
     where = f"databases[{i}]."
-    c.keys(entry, {"name", "url", "password", "password_env", "password_file", "timeout"}, where)
+    c.keys(entry, {"name", "url", "password", "password_env", "password_file", "timeout", "every"}, where)
     url_text = c.string(entry, "url", where)
     if not url_text:
         c.fail(where + "url", "missing", 'e.g. url = "postgresql://wattlog@db.local/wattlog"')
@@ -157,8 +172,9 @@ def _database(c: Checker, entry: dict[str, Any], i: int) -> DatabaseConfig | Non
         c.fail(where + "url", problem[0], problem[1])
     name = c.string(entry, "name", where, "main" if i == 0 else f"db{i}")
     timeout = c.duration(entry, "timeout", where, TIMEOUT, 1.0, 600.0)
+    every = c.duration(entry, "every", where, SQLITE_EVERY if url.get_backend_name() == "sqlite" else 0.0, 0.0, 3600.0)
     return DatabaseConfig(url=url.render_as_string(hide_password=False),
-                          shown=url.render_as_string(hide_password=True), name=name, timeout=timeout)
+                          shown=url.render_as_string(hide_password=True), name=name, timeout=timeout, every=every)
 
 
 SECTION = SinkSection("databases", parse_databases, lambda dbs, cfg: [DatabaseSink(db, cfg) for db in dbs])

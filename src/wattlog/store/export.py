@@ -17,6 +17,13 @@ POC_COLUMNS = ["voltage_l12", "voltage_l23", "voltage_l31", "voltage_l1", "volta
 CSV_COLUMNS = ["timestamp", "meter", *POC_COLUMNS, *(q for q in QUANTITIES if q not in POC_COLUMNS), "flags"]
 
 
+def csv_row(r: dict[str, Any], zone: ZoneInfo) -> list[str]:
+    """One reading of Store.readings() as a CSV row (the archive writes the same rows)."""
+    return [r["timestamp"].astimezone(zone).isoformat(), r["meter"],
+            *("" if r[q] is None else repr(r[q]) for q in CSV_COLUMNS[2:-1]),
+            json.dumps(r["flags"], sort_keys=True) if r["flags"] else ""]
+
+
 def export_rows(store: Store, meter: str | None = None, start: datetime | None = None,
                 end: datetime | None = None, fmt: str = "csv", out: TextIO | None = None,
                 tz: str | None = None) -> int:
@@ -39,9 +46,7 @@ def export_rows(store: Store, meter: str | None = None, start: datetime | None =
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for r in rows:
-            writer.writerow([r["timestamp"].astimezone(zone).isoformat(), r["meter"],
-                             *("" if r[q] is None else repr(r[q]) for q in CSV_COLUMNS[2:-1]),
-                             json.dumps(r["flags"], sort_keys=True) if r["flags"] else ""])
+            writer.writerow(csv_row(r, zone))
             count += 1
         return count
     out.write("[")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import gzip
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -13,7 +15,7 @@ from zoneinfo import ZoneInfo
 from ..errors import ImportRefused, StoreError
 from ..meters.definition import MeterModel, get_model
 from ..quantities import NAME_PATTERN, QUANTITIES
-from ..reading import MISSING, Problem, Reading, check_plausible
+from ..reading import IMPLAUSIBLE, MISSING, Problem, Reading, check_plausible
 from .buckets import naive_utc, to_us
 from .export import POC_COLUMNS
 from .refresh import add_run
@@ -151,7 +153,7 @@ def import_poc_csv(store: Store, paths: Iterable[str | Path], meter: str | None,
 
 def _lines(path: str, one: FileResult) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of each line; a line that is not UTF-8 is a bad row, not the end."""
-    with open(path, "rb") as f:
+    with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as f:  # the archive's .csv.gz
         for number, raw in enumerate(f, 1):
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
@@ -243,6 +245,7 @@ def _reading(row: list[str], columns: list[str], meter: str | None, zone: ZoneIn
     ts = parse_timestamp(row[columns.index("timestamp")], zone)
     values: dict[str, float] = {}
     problems: dict[str, Problem] = {}
+    flags = _flags(row[columns.index("flags")]) if "flags" in columns else {}
     for name, cell in zip(columns, row):
         if name == "meter":
             meter = cell.strip() or meter
@@ -250,7 +253,10 @@ def _reading(row: list[str], columns: list[str], meter: str | None, zone: ZoneIn
             continue
         text = cell.strip()
         if text.lower() in NO_VALUE:
-            problems[name] = Problem(MISSING, "empty in the imported CSV")
+            if name in flags:
+                problems[name] = flags[name]
+            elif "flags" not in columns:  # wattlog's export flags what was not read; an empty cell there is not read
+                problems[name] = Problem(MISSING, "empty in the imported CSV")
             continue
         try:
             values[name] = float(text)
@@ -261,3 +267,20 @@ def _reading(row: list[str], columns: list[str], meter: str | None, zone: ZoneIn
     if not values:
         raise ValueError("no values in the row")
     return Reading(meter, ts, "rx380", values, problems)
+
+
+def _flags(cell: str) -> dict[str, Problem]:
+    """The export's flags column, {"quantity": "missing: why"}, back into problems."""
+    if not cell.strip():
+        return {}
+    try:
+        found = json.loads(cell)
+    except ValueError:
+        raise ValueError(f"flags: not JSON {cell!r}") from None
+    if not isinstance(found, dict):
+        raise ValueError(f"flags: expected {{quantity: reason}}, not {cell!r}")
+    out = {}
+    for name, text in found.items():
+        flag, _, reason = str(text).partition(": ")
+        out[str(name)] = Problem(flag, reason) if flag in (MISSING, IMPLAUSIBLE) else Problem(MISSING, str(text))
+    return out

@@ -137,21 +137,42 @@ def _fetch(conn: Connection, query: Any, spans: dict[int, list[tuple[int, int]]]
 
 
 def recompute_coarse(conn: Connection, spans: Spans, rules: Rules) -> None:
-    """Rebuild the local hours and days overlapping each meter's ranges from rollup_15m, then their months."""
+    """Rebuild the local hours and days overlapping each meter's ranges from rollup_15m, then their months.
+
+    A meter's newest day is stored without its packed quarters: it changes with every write, and its
+    6.5 KB of arrays rewritten each time were most of what the service wrote to the SD card (issue 14).
+    The day is packed when a later day begins (it is recomputed then); until then Store.packed_days
+    packs it on the fly from its rollup_15m rows. A rebuild leaves the same: every day packed but the newest.
+    """
     days = {m: merge([rules.buckets.span("1d", lo, hi) for lo, hi in ranges]) for m, ranges in spans.items()}
+    newest = {m: to_us(t) for m, t in conn.execute(st.newest_days(), {"ms": sorted(days)})}
+    for m, ranges in days.items():
+        was = newest.get(m)
+        if was is None or any(lo <= was < hi for lo, hi in ranges):
+            continue
+        was_day = rules.buckets.span("1d", was, was + 1)
+        if ranges[-1][1] > was_day[1]:  # a later day begins: the newest one so far is packed now
+            days[m] = merge(ranges + [was_day])
     fine = _fetch(conn, st.rollup_rows_in(rollup_15m), days)  # local days hold whole local hours
+    day_of = rules.buckets.floor("1d")
+    for m, rows in fine.items():
+        if rows:
+            last = day_of(rows[-1]["_us"])
+            newest[m] = max(newest.get(m, last), last)
     for period in ("1h", "1d"):
         floor = rules.buckets.floor(period)
         drops: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
         for meter_id, ranges in spans.items():
             mine = fine.get(meter_id, [])
-            for start, end in merge([rules.buckets.span(period, lo, hi) for lo, hi in ranges]):
+            targets = days[meter_id] if period == "1d" else merge([rules.buckets.span(period, lo, hi) for lo, hi in ranges])
+            for start, end in targets:
                 for key, group in groupby((r for r in mine if start <= r["_us"] < end), key=lambda r: floor(r["_us"])):
                     members = list(group)
                     row = combine(members)
                     if period == "1d":  # the day's quarter-hours packed, for year-long reports (quarters.py)
-                        row["quarters"] = pack(members, key, rules.buckets.span("1d", key, key + 1)[1])
+                        row["quarters"] = (None if key >= newest.get(meter_id, key) else
+                                           pack(members, key, rules.buckets.span("1d", key, key + 1)[1]))
                     rows.append({"meter_id": meter_id, "start": from_us(key), **row})
                 drops.append(_span(meter_id, start, end))
         conn.execute(st.drop_rollups(ROLLUPS[period]), drops)

@@ -24,7 +24,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from .rollup import RAW
 from .schema import ROLLUP_COLUMNS, meters, readings, rollup_1d, rollup_pending
@@ -69,6 +69,9 @@ def add_readings(dialect: str) -> Insert:
     if dialect == "sqlite":
         return sqlite.insert(readings).on_conflict_do_nothing(index_elements=["meter_id", "ts"])
     if dialect == "postgresql":
+        # imported here: SQLite users (and every report) skip it and its drivers' modules, ~0.1 s
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(readings).on_conflict_do_nothing(index_elements=["meter_id", "ts"])
     return insert(readings)
 
@@ -148,9 +151,22 @@ def last_energy(table: Table) -> Select:
 
 @cache
 def unpacked_days() -> Select:
-    """Per meter, the first and last day row without packed quarters (rows of schema 0001)."""
+    """Per meter, the first and last day row without packed quarters (rows of schema 0001), leaving
+    out each meter's newest day: it is packed only once a later day has begun (refresh.py), so a
+    store that is up to date has none."""
     c = rollup_1d.c
-    return select(c.meter_id, func.min(c.start), func.max(c.start)).where(c.quarters.is_(None)).group_by(c.meter_id)
+    later = rollup_1d.alias("later")
+    newest = select(func.max(later.c.start)).where(later.c.meter_id == c.meter_id).scalar_subquery()
+    return (select(c.meter_id, func.min(c.start), func.max(c.start)).where(c.quarters.is_(None), c.start < newest)
+            .group_by(c.meter_id))
+
+
+@cache
+def newest_days() -> Select:
+    """The start of each meter's newest day row, for the meters :ms."""
+    c = rollup_1d.c
+    return (select(c.meter_id, func.max(c.start)).where(c.meter_id.in_(bindparam("ms", expanding=True)))
+            .group_by(c.meter_id))
 
 
 @cache

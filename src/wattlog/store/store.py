@@ -22,7 +22,7 @@ from . import migrate as schema_version
 from . import statements as st
 from .buckets import QUARTER, LocalBuckets, aware, floor15, from_us, naive_utc, to_us
 from .engine import TIMEOUT, check_driver, make_engine, normalise
-from .quarters import Quarters
+from .quarters import Quarters, pack
 from .refresh import (
     HORIZON,
     Rules,
@@ -102,9 +102,11 @@ class Store:
         with self._tx(write=True) as conn:
             schema_version.upgrade(conn)
             facts.record(conn, self.site, self.tz.key)  # a new site: its zone is kept with its data
-            todo = [(r[0], to_us(r[1]), to_us(r[2])) for r in conn.execute(st.unpacked_days())]
-        for meter_id, first, last in todo:
-            end = self.rules.buckets.span("1d", last, last + 1)[1]
+            todo = [(r[0], to_us(r[1])) for r in conn.execute(st.unpacked_days())]
+            # to each meter's newest day (left unpacked on purpose), so its month is filled too
+            newest = {m: to_us(t) for m, t in conn.execute(st.newest_days(), {"ms": [t[0] for t in todo]})}
+        for meter_id, first in todo:
+            end = self.rules.buckets.span("1d", newest[meter_id], newest[meter_id] + 1)[1]
             for a in range(first, end, REBUILD_SLICE):
                 with self._tx(write=True) as conn:
                     recompute_coarse(conn, {meter_id: [(a, min(a + REBUILD_SLICE, end))]}, self.rules)
@@ -419,7 +421,7 @@ class Store:
                     for c in times:
                         if row[c] is not None:
                             row[c] = aware(row[c])
-                    q = Quarters(bytes(r[-1])) if r[-1] is not None else None
+                    q = Quarters(bytes(r[-1])) if r[-1] is not None else self._pack_day(conn, m.id, to_us(r[0]))
                     bounds = local.get(r[0])
                     if bounds is None:  # meters share their days: convert each day once
                         s = to_us(r[0])
@@ -430,6 +432,14 @@ class Store:
                     row["quarters"] = q
                     out.append(row)
         return out
+
+    def _pack_day(self, conn: Connection, meter_id: int, day: int) -> Quarters:
+        """A day stored without its packed quarters (the newest, still changing: refresh.py) packed now."""
+        end = self.rules.buckets.span("1d", day, day + 1)[1]
+        rows = [dict(r._mapping) for r in conn.execute(st.rollups_of(rollup_15m, meter_id, from_us(day), from_us(end)))]
+        for r in rows:
+            r["_us"] = to_us(r["start"])
+        return Quarters(pack(rows, day, end))
 
     def extent(self) -> dict[str, tuple[datetime, datetime]]:
         """Per meter name, from the start of its first 15-minute rollup to the end of its last one

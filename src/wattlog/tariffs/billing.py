@@ -180,17 +180,19 @@ class _Month:
         self.kw_frac = self.frac if transitional else Decimal(1)
         self.by_band = {b: 0.0 for b in v.bands}
         self.by_month: dict[str, dict[str, float]] = {}  # calendar month → band → kWh (adjustments are monthly)
-        day_bands: dict[int, tuple[str, ...]] = {}  # band of each quarter-hour, per day (band_of, faster)
+        # per day: the band of each quarter-hour (band_of, faster) and its calendar month's sums
+        days: dict[int, tuple[tuple[str, ...], dict[str, float]]] = {}
         for iv in ivs:
             t = iv.start
-            bands = day_bands.get(t.toordinal())
-            if bands is None:
-                bands = day_bands[t.toordinal()] = v.grid[tariff.day_type(t.date())]
+            day = days.get(t.toordinal())
+            if day is None:
+                month = self.by_month.get(f"{t:%Y-%m}")
+                if month is None:
+                    month = self.by_month[f"{t:%Y-%m}"] = {b: 0.0 for b in v.bands}
+                day = days[t.toordinal()] = (v.grid[tariff.day_type(t.date())], month)
+            bands, month = day
             band = bands[(t.hour * 60 + t.minute) // 15]
             self.by_band[band] += iv.kwh
-            month = self.by_month.get(f"{t:%Y-%m}")
-            if month is None:
-                month = self.by_month[f"{t:%Y-%m}"] = {b: 0.0 for b in v.bands}
             month[band] += iv.kwh
         self.q_band = {b: _qty(k, self.r.kwh_decimals, self.r.mode) for b, k in self.by_band.items()}
         self.comps: list[Component] = []
