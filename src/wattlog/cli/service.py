@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,10 +76,15 @@ def _run_service(cfg, duration: float | None, web=None) -> None:  # type: ignore
         fail(f"log.file: cannot write {cfg.log_file}: {exc.strerror} (fix: make its folder writable or "
              "choose another file)", 2)
     console = Console()
+    # The table is built on the loop (a snapshot: 20 ms for 1,000 meters) and printed by this thread:
+    # rich takes about 1 ms a row, so printing on the loop stalled every bus for a second at 1,000
+    # meters and made RS485 buses near their capacity miss a cycle (issue 14, bench/scale.py).
+    printer = ThreadPoolExecutor(1, thread_name_prefix="wattlog-summary")
 
     def show(svc: Service) -> None:
-        console.print(summary_table(cfg.site, svc.live, svc.statuses, {m.name: m.location for m in cfg.meters},
-                                    cfg.poll, svc.paused, warning=svc.disk.warning))
+        table = summary_table(cfg.site, svc.live, svc.statuses, {m.name: m.location for m in cfg.meters},
+                              cfg.poll, svc.paused, warning=svc.disk.warning)
+        printer.submit(console.print, table)
 
     async def main_task() -> None:
         svc = Service(cfg, summary=show)
@@ -112,6 +118,8 @@ def _run_service(cfg, duration: float | None, web=None) -> None:  # type: ignore
         asyncio.run(main_task())
     except WattlogError as exc:  # the dashboard cannot start (port in use, no login on a public address)
         fail(str(exc), 2)
+    finally:
+        printer.shutdown()  # the last table is printed before the exit
 
 
 @click.command(context_settings=CONTEXT)
