@@ -57,6 +57,9 @@ def _config(base: str, port: int, prefix: str, discovery: str, data_dir):
     meters.append({"name": "store", "url": f"{base}/9?timeout=0.2", "location": "Store"})  # no meter answers unit 9
     return parse_config({"site": {"name": "t", "data_dir": str(data_dir)}, "intervals": {"poll": "0.3s", "summary": 0},
                          "meters": meters, "log": {"file": "/dev/null"}, "csv": {"enabled": False},
+                         # the run lasts 3.5 s: readings reach MQTT, and the month's cost the database, within it
+                         "spool": {"flush": "0.3s"},
+                         "databases": [{"url": f"sqlite:///{data_dir}/wattlog.db", "every": "0s"}],
                          "tariff": {"name": "my-tnb-lv-general-2025"},
                          "mqtt": {"url": f"mqtt://127.0.0.1:{port}", "topic_prefix": prefix,
                                   "discovery_prefix": discovery, "dashboard_url": "http://pi.local:8080"}}, "")

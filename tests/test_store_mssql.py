@@ -95,7 +95,10 @@ def test_key_statements_compile_for_sql_server():
     from wattlog.store.schema import rollup_1d, rollup_1mo
     assert sql(st.drop_rollups(rollup_1mo)).startswith("DELETE FROM rollup_1mo WHERE rollup_1mo.meter_id = ")
     assert "quarters" not in sql(st.rollup_values(rollup_1d)) and "quarters" not in sql(st.rollups_of(rollup_1d, 1, T, None))
-    assert "rollup_1d.quarters IS NULL GROUP BY rollup_1d.meter_id" in sql(st.unpacked_days())
+    unpacked = sql(st.unpacked_days())
+    assert "rollup_1d.quarters IS NULL AND rollup_1d.start < (SELECT max(later.start)" in unpacked
+    assert unpacked.endswith("GROUP BY rollup_1d.meter_id")
+    assert sql(st.newest_days()).startswith("SELECT rollup_1d.meter_id, max(rollup_1d.start)")
     assert sql(st.set_pruned()).startswith("UPDATE meters SET pruned_before=")
     add = str(st.add_pending().compile(dialect=MSSQL, column_keys=["meter_id", "lo", "hi"]))
     assert add.startswith("INSERT INTO rollup_pending (meter_id, lo, hi) OUTPUT inserted.id VALUES")
