@@ -519,7 +519,7 @@ def test_docker_example_config_checks() -> None:
     dbs = [ln.strip() for ln in lines if ln.strip().startswith("database ")]
     # the first database is the main one (reports read it): PostgreSQL in the compose stack
     assert dbs[0] == "database main: postgresql+psycopg://wattlog:***@db/wattlog"
-    assert dbs[1] == "database local: sqlite:////data/wattlog.db"
+    assert dbs[1] == "database local: sqlite:////data/wattlog.db (takes readings every 60 s)"  # SD-card wear
     assert "not-a-real-password" not in r.stdout + r.stderr
     assert "2 meters on 1 bus(es)" in r.stdout
     env.pop("WATTLOG_DB_PASSWORD")

@@ -279,7 +279,8 @@ def check(config_path: str) -> None:
     click.echo(f"{config_path}: ok — site {cfg.site} ({cfg.timezone}), {len(cfg.meters)} meters on "
                f"{len(buses)} bus(es), poll {cfg.poll:g} s")
     for db in cfg.databases:
-        click.echo(f"  database {db.name}: {db.shown}")
+        click.echo(f"  database {db.name}: {db.shown}" + (f" (takes readings every {db.every:g} s)" if db.every else ""))
+    click.echo(f"  spool: fsynced every {cfg.spool_flush:g} s (a power cut loses at most the last {cfg.spool_flush:g} s)")
     click.echo(f"  csv: {cfg.csv_dir or 'off'}; mqtt: {cfg.mqtt.host + ':' + str(cfg.mqtt.port) if cfg.mqtt else 'off'}")
     click.echo(f"  raw readings: {cfg.raw_retention_days:g} days, then "
                + (f"archived to {cfg.archive_dir}" if cfg.archive_dir else "deleted ([archive] enabled = false)"))
