@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +36,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+from service import free_port, wait_port  # bench/service.py: the same helpers
 
 REPO = Path(__file__).resolve().parent.parent
 WATTLOG = Path(sys.executable).parent / "wattlog"
@@ -55,23 +56,6 @@ class Setting:
 NEW = Setting("defaults (issue 14)", "", "readings of the last 5 s")
 OLD = Setting("before issue 14", '[spool]\nflush = "0.5s"\n\n[[databases]]\nurl = "sqlite:///DATA/wattlog.db"\nevery = "0s"\n',
               "readings of the last 0.5 s")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 def io(pid: int) -> dict[str, int]:

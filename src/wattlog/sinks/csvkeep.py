@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from ..store.archive import fsync_dir
+
 log = logging.getLogger("wattlog.csv")
 
 NAME = re.compile(r"^(?P<prefix>.+)_(?P<day>\d{4}-\d{2}-\d{2})(?:_\d+)?\.csv(?P<gz>\.gz)?$")
@@ -72,7 +74,7 @@ def compress(path: Path) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, target)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     path.unlink()
     return target
 
@@ -92,11 +94,3 @@ def _merge(target: Path, path: Path, gz: gzip.GzipFile) -> None:
                 added += 1
     if added:
         log.info("%s: %d rows that came in late added to %s", path.name, added, target.name)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

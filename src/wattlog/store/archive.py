@@ -186,7 +186,7 @@ def _write_month(store: Store, meter: str, start: datetime, end: datetime, path:
         tmp.unlink()
         return counts
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     result.files.append(path)
     result.archived += added
     return counts
@@ -220,7 +220,8 @@ def _merge(old: Iterator[tuple[datetime, list[str]]], new: Iterator[tuple[dateti
         yield t, row, source == 1
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (the daily CSV's compression uses it too)."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
